@@ -1,0 +1,1 @@
+"""The document model: pure numpy/OpenCV, no Qt, no torch."""

@@ -1,0 +1,1 @@
+"""Photo and project files in and out; numpy, OpenCV and Pillow only."""

@@ -1,0 +1,1 @@
+"""The Qt shell: every PySide6 import lives in this package."""
