@@ -1,0 +1,5 @@
+import sys
+
+from lamapaint.cli import main
+
+sys.exit(main())
