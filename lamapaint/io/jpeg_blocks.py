@@ -1,0 +1,276 @@
+"""Re-save an edited JPEG by re-encoding only the MCUs that hold edited pixels.
+
+Every other MCU keeps the original file's quantised DCT coefficients, so it decodes exactly as the
+original did and the photo does not lose a generation of quality (or grow) on each save. The
+touched MCUs are encoded with the original's quantisation tables and chroma sampling (by Pillow's
+libjpeg, on an MCU-aligned crop) and their coefficients are spliced into the original's with
+``jpeglib``, which reads and writes libjpeg coefficient arrays.
+
+Only the layouts where that splice is exact are handled: 8-bit sequential Huffman YCbCr with
+4:4:4, 4:2:2 or 4:2:0 sampling. Everything else raises ``LosslessUnavailable`` with the reason,
+and the caller re-encodes the whole photo.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+try:
+    import jpeglib
+except ImportError:  # a declared dependency, but a missing one must only cost the lossless path
+    jpeglib = None
+
+log = logging.getLogger(__name__)
+
+_SOF_SEQUENTIAL = (0xC0, 0xC1)
+_SOF_PROGRESSIVE = (0xC2, 0xC6, 0xCA, 0xCE)
+_SOF_ARITHMETIC = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+_SOF_ALL = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+_SOS = 0xDA
+_EOI = 0xD9
+_APP0, _APP1, _APP2, _APP14, _COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
+# Pillow's ``subsampling`` argument for the luma sampling factors (h, v) it can reproduce.
+_PILLOW_SUBSAMPLING = {(1, 1): 0, (2, 1): 1, (2, 2): 2}
+
+
+class LosslessUnavailable(Exception):
+    """This JPEG cannot be re-saved block by block; the message says why (for the export report)."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One marker segment of a JPEG header, ``raw`` including the FF xx marker and length."""
+
+    marker: int
+    raw: bytes
+
+    @property
+    def payload(self) -> bytes:
+        return self.raw[4:]
+
+
+@dataclass(frozen=True)
+class Component:
+    ident: int
+    h: int
+    v: int
+    table: int
+
+
+@dataclass(frozen=True)
+class JpegLayout:
+    sof_marker: int
+    precision: int
+    width: int
+    height: int
+    components: tuple[Component, ...]
+    segments: tuple[Segment, ...]
+    """Header segments before the first scan, in file order (APPn, COM, DQT, SOF, DHT, ...)."""
+    scan_offset: int
+    """Byte offset of the first SOS marker."""
+
+    @property
+    def adobe_transform(self) -> int | None:
+        for seg in self.segments:
+            if seg.marker == _APP14 and seg.payload.startswith(b"Adobe") and len(seg.payload) >= 12:
+                return seg.payload[11]
+        return None
+
+
+@dataclass(frozen=True)
+class BlockMergeResult:
+    data: bytes
+    mcus_total: int
+    mcus_reencoded: int
+
+
+def parse_layout(data: bytes) -> JpegLayout:
+    """Read the header of a JPEG up to its first scan; ValueError if it is not a readable JPEG."""
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG file (no SOI marker)")
+    segments: list[Segment] = []
+    sof: Segment | None = None
+    pos = 2
+    while True:
+        while pos < len(data) and data[pos] == 0xFF and pos + 1 < len(data) and data[pos + 1] == 0xFF:
+            pos += 1  # fill bytes
+        if pos + 4 > len(data) or data[pos] != 0xFF:
+            raise ValueError(f"malformed JPEG header at byte {pos}")
+        marker = data[pos + 1]
+        if marker == _EOI:
+            raise ValueError("JPEG has no image data")
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        end = pos + 2 + length
+        if length < 2 or end > len(data):
+            raise ValueError(f"JPEG segment at byte {pos} runs past the end of the file")
+        seg = Segment(marker, data[pos:end])
+        if marker == _SOS:
+            break
+        segments.append(seg)
+        if marker in _SOF_ALL:
+            sof = seg
+        pos = end
+    if sof is None:
+        raise ValueError("JPEG has no frame header")
+    p = sof.payload
+    precision, height, width, ncomp = p[0], *struct.unpack(">HH", p[1:5]), p[5]
+    comps = tuple(
+        Component(p[6 + 3 * i], p[7 + 3 * i] >> 4, p[7 + 3 * i] & 15, p[8 + 3 * i]) for i in range(ncomp)
+    )
+    return JpegLayout(sof.marker, precision, width, height, comps, tuple(segments), pos)
+
+
+def unsupported_reason(layout: JpegLayout) -> str | None:
+    """Why block-wise re-saving is impossible for this layout, or None when it is possible."""
+    if layout.sof_marker in _SOF_PROGRESSIVE:
+        return "the original is a progressive JPEG"
+    if layout.sof_marker in _SOF_ARITHMETIC:
+        return "the original uses arithmetic coding"
+    if layout.sof_marker not in _SOF_SEQUENTIAL:
+        return f"the original uses an unusual JPEG process (SOF{layout.sof_marker - 0xC0})"
+    if layout.precision != 8:
+        return f"the original is a {layout.precision}-bit JPEG"
+    n = len(layout.components)
+    if n == 1:
+        return "the original is a greyscale JPEG and the edit may add colour"
+    if n == 4:
+        return "the original is a CMYK JPEG"
+    if n != 3:
+        return f"the original has {n} colour components"
+    if layout.adobe_transform == 0 or tuple(c.ident for c in layout.components) == (82, 71, 66):
+        return "the original stores RGB rather than YCbCr"
+    y, cb, cr = layout.components
+    if (cb.h, cb.v, cr.h, cr.v) != (1, 1, 1, 1) or (y.h, y.v) not in _PILLOW_SUBSAMPLING:
+        return "the original uses unusual chroma sampling " + " ".join(f"{c.h}x{c.v}" for c in layout.components)
+    return None
+
+
+def merge_blocks(source: bytes, edited_rgb: np.ndarray, touched: np.ndarray) -> BlockMergeResult:
+    """Return a JPEG with the original's coefficients except in MCUs where ``touched`` is set.
+
+    ``edited_rgb`` is the full (H, W, 3) uint8 image in the file's own orientation. The result's
+    header segments are libjpeg's (JFIF, tables); callers put back APPn/COM segments with
+    ``replace_app_segments``. Raises LosslessUnavailable where this cannot be done exactly.
+    """
+    if jpeglib is None:
+        raise LosslessUnavailable("the jpeglib package is not installed")
+    try:
+        layout = parse_layout(source)
+    except ValueError as exc:
+        raise LosslessUnavailable(f"the original's header could not be read ({exc})") from None
+    reason = unsupported_reason(layout)
+    if reason:
+        raise LosslessUnavailable(reason)
+    height, width = edited_rgb.shape[:2]
+    if (layout.height, layout.width) != (height, width) or touched.shape != (height, width):
+        raise LosslessUnavailable("the edited image does not have the original's size")
+
+    factors = [(c.h, c.v) for c in layout.components]
+    hmax, vmax = max(f[0] for f in factors), max(f[1] for f in factors)
+    mcu_w, mcu_h = 8 * hmax, 8 * vmax
+    mcu_touched = _mcu_grid(touched, mcu_h, mcu_w)
+
+    with tempfile.TemporaryDirectory(prefix="lamapaint-jpeg-") as tmp:
+        src_path = Path(tmp) / "source.jpg"
+        src_path.write_bytes(source)
+        original = jpeglib.read_dct(str(src_path))
+        planes = [np.array(original.Y), np.array(original.Cb), np.array(original.Cr)]
+        if mcu_touched.any():
+            _splice_touched(Path(tmp), original, planes, edited_rgb, mcu_touched, factors, mcu_h, mcu_w)
+        original.Y, original.Cb, original.Cr = planes
+        original.markers = []
+        out_path = Path(tmp) / "out.jpg"
+        original.write_dct(str(out_path), flags=["+OPTIMIZE_CODING"])
+        data = out_path.read_bytes()
+    log.debug("block-wise JPEG: re-encoded %d of %d MCUs", int(mcu_touched.sum()), mcu_touched.size)
+    return BlockMergeResult(data, int(mcu_touched.size), int(mcu_touched.sum()))
+
+
+def _mcu_grid(touched: np.ndarray, mcu_h: int, mcu_w: int) -> np.ndarray:
+    """(rows, cols) bool: which MCUs contain at least one touched pixel."""
+    h, w = touched.shape
+    rows, cols = -(-h // mcu_h), -(-w // mcu_w)
+    padded = np.zeros((rows * mcu_h, cols * mcu_w), dtype=bool)
+    padded[:h, :w] = touched
+    return padded.reshape(rows, mcu_h, cols, mcu_w).any(axis=(1, 3))
+
+
+def _splice_touched(
+    tmp: Path, original: "jpeglib.DCTJPEG", planes: list[np.ndarray], edited_rgb: np.ndarray,
+    mcu_touched: np.ndarray, factors: list[tuple[int, int]], mcu_h: int, mcu_w: int,
+) -> None:
+    """Encode the MCU-aligned box around the touched MCUs and copy its touched blocks into planes.
+
+    The box starts on an MCU boundary and ends on one (or at the image edge), so libjpeg's
+    colour conversion, chroma downsampling and edge padding see exactly what they would in a
+    full-image encode, and each block of the box equals that block of a full encode.
+    """
+    height, width = edited_rgb.shape[:2]
+    rows = np.flatnonzero(mcu_touched.any(axis=1))
+    cols = np.flatnonzero(mcu_touched.any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    crop = np.ascontiguousarray(edited_rgb[r0 * mcu_h : min(r1 * mcu_h, height), c0 * mcu_w : min(c1 * mcu_w, width)])
+
+    tables = [original.get_component_qt(i) for i in range(3)]
+    qtables = [tables[0].ravel().tolist(), tables[1].ravel().tolist()]
+    if not np.array_equal(tables[1], tables[2]):
+        qtables.append(tables[2].ravel().tolist())
+    buf = io.BytesIO()
+    Image.fromarray(crop).save(buf, "JPEG", qtables=qtables, subsampling=_PILLOW_SUBSAMPLING[factors[0]])
+    crop_path = tmp / "region.jpg"
+    crop_path.write_bytes(buf.getvalue())
+    region = jpeglib.read_dct(str(crop_path))
+    region_layout = parse_layout(buf.getvalue())
+    if [(c.h, c.v) for c in region_layout.components] != factors:
+        raise LosslessUnavailable("the encoder did not reproduce the original's chroma sampling")
+    for i in range(3):
+        if not np.array_equal(region.get_component_qt(i), tables[i]):
+            raise LosslessUnavailable("the encoder did not reproduce the original's quantisation tables")
+
+    region_planes = [region.Y, region.Cb, region.Cr]
+    for plane, new, (h, v) in zip(planes, region_planes, factors):
+        sel = np.repeat(np.repeat(mcu_touched[r0:r1, c0:c1], v, axis=0), h, axis=1)
+        br, bc = r0 * v, c0 * h
+        nr, nc = min(sel.shape[0], plane.shape[0] - br), min(sel.shape[1], plane.shape[1] - bc)
+        if new.shape[:2] != (nr, nc):
+            raise LosslessUnavailable("the re-encoded region has an unexpected block layout")
+        sel = sel[:nr, :nc]
+        target = plane[br : br + nr, bc : bc + nc]
+        target[sel] = new[sel]
+
+
+def app_segments(layout: JpegLayout) -> list[Segment]:
+    """The APPn and COM segments of a header, in file order."""
+    return [s for s in layout.segments if 0xE0 <= s.marker <= 0xEF or s.marker == _COM]
+
+
+def make_segment(marker: int, payload: bytes) -> Segment:
+    if len(payload) > 65533:
+        raise ValueError(f"a JPEG segment holds at most 65533 bytes, not {len(payload)}")
+    return Segment(marker, bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload)
+
+
+def replace_app_segments(jpeg: bytes, segments: list[Segment]) -> bytes:
+    """``jpeg`` with its APPn/COM segments replaced by ``segments`` (placed right after SOI).
+
+    Where ``segments`` has neither a JFIF nor an Adobe segment, the encoder's own JFIF header is
+    kept, so decoders still know the data is YCbCr.
+    """
+    layout = parse_layout(jpeg)
+    own_app = app_segments(layout)
+    has_colour_marker = any(
+        (s.marker == _APP0 and s.payload.startswith(b"JFIF")) or (s.marker == _APP14 and s.payload.startswith(b"Adobe"))
+        for s in segments
+    )
+    head = [s for s in own_app if s.marker == _APP0 and s.payload.startswith(b"JFIF")] if not has_colour_marker else []
+    # Copy structural segments verbatim; the scan and everything after it follows unchanged.
+    structural = [s.raw for s in layout.segments if not (0xE0 <= s.marker <= 0xEF or s.marker == _COM)]
+    return b"".join([b"\xff\xd8", *(s.raw for s in head), *(s.raw for s in segments), *structural, jpeg[layout.scan_offset :]])
