@@ -1,0 +1,220 @@
+"""Undo/redo: small commands, stroke grouping, a clean marker and a memory budget in bytes.
+
+Commands are applied to a target (the ``Document``) that the history is given once; commands keep
+only what they need to go both ways (a mask command keeps the old values of the tiles it touched,
+a visibility toggle keeps a bool). The clean marker remembers a *state* (the command on top of the
+undo stack), so it survives undo/redo and becomes unreachable when a new branch discards it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from lamapaint.core.geometry import Rect
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET = 1 << 30  # 1 GiB
+
+_UNREACHABLE = -1
+
+
+class Command(ABC):
+    """One reversible change. ``apply`` after ``revert`` (and vice versa) must restore exactly."""
+
+    label: str = "Edit"
+
+    @abstractmethod
+    def apply(self, doc: Any) -> Rect | None:
+        """Do (or redo) the change; return the image area it touched, if any."""
+
+    @abstractmethod
+    def revert(self, doc: Any) -> Rect | None:
+        """Undo the change; return the image area it touched, if any."""
+
+    @property
+    def nbytes(self) -> int:
+        """Memory this command keeps alive for undo (approximate, dominated by pixel arrays)."""
+        return 64
+
+
+class CommandGroup(Command):
+    """Several commands undone and redone as one step."""
+
+    def __init__(self, label: str, commands: list[Command] | None = None) -> None:
+        self.label = label
+        self.commands: list[Command] = list(commands or [])
+
+    def apply(self, doc: Any) -> Rect | None:
+        rect: Rect | None = None
+        for cmd in self.commands:
+            rect = _union(rect, cmd.apply(doc))
+        return rect
+
+    def revert(self, doc: Any) -> Rect | None:
+        rect: Rect | None = None
+        for cmd in reversed(self.commands):
+            rect = _union(rect, cmd.revert(doc))
+        return rect
+
+    @property
+    def nbytes(self) -> int:
+        return 64 + sum(cmd.nbytes for cmd in self.commands)
+
+
+def _union(a: Rect | None, b: Rect | None) -> Rect | None:
+    if a is None:
+        return b
+    return a.union(b)
+
+
+class History:
+    """Undo and redo stacks over a target, bounded by ``budget_bytes``.
+
+    When the kept commands exceed the budget the oldest undo steps are forgotten; the newest step
+    is always kept so the last action can be undone, and the document itself is never touched.
+    """
+
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET, target: Any = None) -> None:
+        self.budget_bytes = int(budget_bytes)
+        self.target = target
+        self._undo: list[tuple[int, Command]] = []
+        self._redo: list[tuple[int, Command]] = []
+        self._groups: list[CommandGroup] = []
+        self._seq = itertools.count(1)
+        self._base = 0  # state id when the undo stack is empty
+        self._clean = 0
+        self._nbytes = 0
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def _state(self) -> int:
+        return self._undo[-1][0] if self._undo else self._base
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo) and not self._groups
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo) and not self._groups
+
+    @property
+    def undo_label(self) -> str | None:
+        return self._undo[-1][1].label if self._undo else None
+
+    @property
+    def redo_label(self) -> str | None:
+        return self._redo[-1][1].label if self._redo else None
+
+    @property
+    def is_clean(self) -> bool:
+        return not self._groups and self._state == self._clean
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    @property
+    def undo_count(self) -> int:
+        return len(self._undo)
+
+    @property
+    def redo_count(self) -> int:
+        return len(self._redo)
+
+    @property
+    def in_group(self) -> bool:
+        return bool(self._groups)
+
+    def mark_clean(self) -> None:
+        """The current state is the saved one (a project save, a fresh open)."""
+        self._clean = self._state
+
+    # --- changes -----------------------------------------------------------------------------
+    def push(self, cmd: Command, already_applied: bool = False) -> Rect | None:
+        """Record ``cmd`` (applying it first unless ``already_applied``) and drop the redo branch."""
+        rect = None if already_applied else cmd.apply(self.target)
+        if self._groups:
+            self._groups[-1].commands.append(cmd)
+            return rect
+        self._record(cmd)
+        return rect
+
+    def _record(self, cmd: Command) -> None:
+        for _, dropped in self._redo:
+            self._nbytes -= dropped.nbytes
+        self._redo.clear()
+        self._undo.append((next(self._seq), cmd))
+        self._nbytes += cmd.nbytes
+        self._evict()
+
+    def _evict(self) -> None:
+        while self._nbytes > self.budget_bytes and len(self._undo) > 1:
+            seq, old = self._undo.pop(0)
+            self._nbytes -= old.nbytes
+            self._base = seq
+            log.debug("history over budget: forgot %r (%d bytes)", old.label, old.nbytes)
+
+    def undo(self) -> Command | None:
+        """Revert the newest step; returns it (``None`` when there is nothing to undo)."""
+        self._check_no_group("undo")
+        if not self._undo:
+            return None
+        seq, cmd = self._undo.pop()
+        cmd.revert(self.target)
+        self._redo.append((seq, cmd))
+        return cmd
+
+    def redo(self) -> Command | None:
+        """Re-apply the step last undone; returns it (``None`` when there is nothing to redo)."""
+        self._check_no_group("redo")
+        if not self._redo:
+            return None
+        seq, cmd = self._redo.pop()
+        cmd.apply(self.target)
+        self._undo.append((seq, cmd))
+        return cmd
+
+    def _check_no_group(self, what: str) -> None:
+        if self._groups:
+            raise RuntimeError(f"cannot {what} while a group ({self._groups[-1].label!r}) is open")
+
+    # --- grouping ----------------------------------------------------------------------------
+    def begin_group(self, label: str) -> None:
+        """Following pushes become one undo step until ``commit_group`` (groups may nest)."""
+        self._groups.append(CommandGroup(label))
+
+    def commit_group(self) -> CommandGroup | None:
+        """Close the innermost group; an empty group records nothing."""
+        if not self._groups:
+            raise RuntimeError("commit_group without begin_group")
+        group = self._groups.pop()
+        if not group.commands:
+            return None
+        if self._groups:
+            self._groups[-1].commands.append(group)
+        else:
+            self._record(group)
+        return group
+
+    def abort_group(self) -> Rect | None:
+        """Close the innermost group and revert everything pushed into it."""
+        if not self._groups:
+            raise RuntimeError("abort_group without begin_group")
+        group = self._groups.pop()
+        return group.revert(self.target)
+
+    def clear(self) -> None:
+        """Forget every step; the current state stays clean if it was."""
+        if self._groups:
+            raise RuntimeError("cannot clear while a group is open")
+        was_clean = self.is_clean
+        self._undo.clear()
+        self._redo.clear()
+        self._nbytes = 0
+        self._base = next(self._seq)
+        self._clean = self._base if was_clean else _UNREACHABLE

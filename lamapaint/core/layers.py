@@ -1,0 +1,219 @@
+"""Non-destructive result layers and their composition over the untouched original.
+
+A layer is an RGB patch with a coverage mask at a box of the image. Layers are frozen: commands
+swap whole ``Layer`` objects (cheap: the pixel arrays are shared and read-only), so a snapshot of
+the stack is just a tuple of references.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from lamapaint.core.geometry import Rect, mask_bbox
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """Return a C-contiguous array nobody can write through (copies only when needed)."""
+    out = np.ascontiguousarray(arr)
+    if out is arr and arr.flags.writeable and arr.base is not None:
+        # A writeable view: someone else can still write through its base; take our own copy.
+        out = arr.copy()
+    out.flags.writeable = False
+    return out
+
+
+def new_layer_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One inpainting result (or a merge of several), placed at ``rect`` in the image."""
+
+    id: str
+    name: str
+    rect: Rect
+    rgb: np.ndarray  # (h, w, 3) uint8, read-only
+    coverage: np.ndarray  # (h, w) uint8: 255 replaces what is below, 0 keeps it, between blends
+    source_mask: np.ndarray  # (h, w) uint8: the hole the layer was made from
+    visible: bool = True
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        h, w = self.rect.height, self.rect.width
+        if self.rect.is_empty:
+            raise ValueError("a layer needs a non-empty rectangle")
+        for name, arr, shape in (
+            ("rgb", self.rgb, (h, w, 3)),
+            ("coverage", self.coverage, (h, w)),
+            ("source_mask", self.source_mask, (h, w)),
+        ):
+            if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.shape != shape:
+                got = getattr(arr, "shape", None), getattr(arr, "dtype", None)
+                raise ValueError(f"layer {name} must be uint8 {shape}, got {got}")
+            object.__setattr__(self, name, readonly(arr))
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        rect: Rect,
+        rgb: np.ndarray,
+        coverage: np.ndarray,
+        source_mask: np.ndarray | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> "Layer":
+        """A new layer with a fresh id; the source mask defaults to the coverage."""
+        return cls(
+            id=new_layer_id(),
+            name=name,
+            rect=rect,
+            rgb=rgb,
+            coverage=coverage,
+            source_mask=coverage if source_mask is None else source_mask,
+            info=dict(info or {}),
+        )
+
+    @classmethod
+    def from_result(
+        cls, name: str, result_rgb: np.ndarray, mask: np.ndarray, info: dict[str, Any] | None = None, pad: int = 0
+    ) -> "Layer | None":
+        """Crop a full-size inpainting result to its mask's box (padded by ``pad``): what the
+        editor turns a finished job into. Coverage is 255 on the hole; ``None`` for an empty mask."""
+        if result_rgb.shape[:2] != mask.shape:
+            raise ValueError(f"result {result_rgb.shape[:2]} and mask {mask.shape} differ in size")
+        box = mask_bbox(mask)
+        if box.is_empty:
+            return None
+        box = box.pad(pad).clip(mask.shape[1], mask.shape[0])
+        hole = mask[box.slices]
+        coverage = np.where(hole != 0, np.uint8(255), np.uint8(0))
+        return cls.create(name, box, result_rgb[box.slices].copy(), coverage, (hole != 0).astype(np.uint8) * 255, info)
+
+    def replace(self, **changes: Any) -> "Layer":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def nbytes(self) -> int:
+        """Pixel memory of this layer (arrays only)."""
+        return int(self.rgb.nbytes + self.coverage.nbytes + self.source_mask.nbytes)
+
+
+def blend_into(dst: np.ndarray, src: np.ndarray, coverage: np.ndarray) -> None:
+    """``dst = round((src*c + dst*(255-c)) / 255)`` in uint16: 255 replaces exactly, 0 keeps exactly."""
+    c = coverage[..., None].astype(np.uint16)
+    x = src.astype(np.uint16) * c
+    x += dst.astype(np.uint16) * (255 - c)
+    x += 128
+    x += x >> 8
+    x >>= 8
+    dst[...] = x
+
+
+def _paste(dst: np.ndarray, src: np.ndarray, coverage: np.ndarray) -> None:
+    """Composite one layer region, with fast paths for the common binary coverages."""
+    hard = coverage == 255
+    soft_any = not np.logical_or(hard, coverage == 0, out=np.empty_like(hard)).all()
+    if soft_any:
+        blend_into(dst, src, coverage)
+    else:
+        np.copyto(dst, src, where=hard[..., None])
+
+
+class LayerStack:
+    """Layers bottom to top; composes them over the original for any rectangle."""
+
+    def __init__(self, layers: list[Layer] | None = None) -> None:
+        self.layers: list[Layer] = list(layers or [])
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Layer:
+        return self.layers[index]
+
+    def index(self, layer_id: str) -> int:
+        for i, layer in enumerate(self.layers):
+            if layer.id == layer_id:
+                return i
+        raise KeyError(f"no layer with id {layer_id!r}")
+
+    def find(self, layer_id: str) -> Layer:
+        return self.layers[self.index(layer_id)]
+
+    def composite(self, original: np.ndarray, region: Rect) -> np.ndarray:
+        """The visible image inside ``region`` (clipped to the image) as a new ``(h, w, 3)`` array.
+
+        Only layers whose box meets the region are touched, so a view tile costs what the tile
+        shows, not what the photo holds.
+        """
+        height, width = original.shape[:2]
+        region = region.clip(width, height)
+        out = original[region.slices].copy()
+        for layer in self.layers:
+            if not layer.visible:
+                continue
+            inter = layer.rect.intersect(region)
+            if inter.is_empty:
+                continue
+            src = inter.relative_to(layer.rect).slices
+            _paste(out[inter.relative_to(region).slices], layer.rgb[src], layer.coverage[src])
+        return out
+
+    def touched(self, shape: tuple[int, int]) -> np.ndarray:
+        """Bool ``(H, W)`` map of pixels any visible layer covers (export uses it)."""
+        out = np.zeros(shape[:2], dtype=bool)
+        for layer in self.layers:
+            if layer.visible:
+                box = layer.rect.clip(shape[1], shape[0])
+                if not box.is_empty:
+                    out[box.slices] |= layer.coverage[box.relative_to(layer.rect).slices] != 0
+        return out
+
+
+def merge_layers(below: Layer, top: Layer) -> Layer:
+    """One layer that looks like ``top`` over ``below`` (hidden ones contribute nothing).
+
+    Exact for binary coverage; where both coverages are partial the merged colour is rounded once,
+    so a composite may differ by one level there.
+    """
+    parts = [layer for layer in (below, top) if layer.visible]
+    base = below if below.visible or not top.visible else top
+    if not parts:
+        parts = [below, top]
+    rect = parts[0].rect
+    for layer in parts[1:]:
+        rect = rect.union(layer.rect)
+    h, w = rect.height, rect.width
+    # Accumulate premultiplied colour and coverage in float64 (exact enough; rounded once).
+    colour = np.zeros((h, w, 3), np.float64)
+    alpha = np.zeros((h, w), np.float64)
+    source = np.zeros((h, w), np.uint8)
+    for layer in parts:
+        s = layer.rect.relative_to(rect).slices
+        a = layer.coverage.astype(np.float64) / 255.0
+        colour[s] = layer.rgb * a[..., None] + colour[s] * (1.0 - a[..., None])
+        alpha[s] = a + alpha[s] * (1.0 - a)
+        np.maximum(source[s], layer.source_mask, out=source[s])
+    cov = np.rint(alpha * 255.0).astype(np.uint8)
+    safe = np.where(alpha > 0, alpha, 1.0)
+    rgb = np.clip(np.rint(colour / safe[..., None]), 0, 255).astype(np.uint8)
+    info = {"merged_from": [dict(layer.info, name=layer.name) for layer in parts]}
+    return Layer(
+        id=new_layer_id(),
+        name=base.name,
+        rect=rect,
+        rgb=rgb,
+        coverage=cov,
+        source_mask=source,
+        visible=True,
+        info=info,
+    )
