@@ -1,0 +1,326 @@
+"""Loading photos: formats, orientation, colour modes, 16-bit, metadata and every kind of bad file."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageOps, features
+
+from lamapaint.io import images
+from lamapaint.io.images import MAX_PIXELS, ImageLoadError, apply_orientation, load_image, load_image_bytes
+from tests.shared_data import BENCH, require_shared
+
+
+def photo(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
+    """A non-symmetric test picture, so every flip and rotation is told apart."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1), (x * 7 + y * 3) % 256], axis=-1)
+    img = img + rng.integers(-8, 9, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def encode(arr: np.ndarray, fmt: str, mode: str | None = None, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im = Image.fromarray(arr)
+    if mode:
+        im = im.convert(mode)
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def exif_with_orientation(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"
+    return exif.tobytes()
+
+
+def srgb_icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def png16(arr: np.ndarray, exif: bytes | None = None) -> bytes:
+    """A 16-bit PNG from an RGB(A) or grey uint16 array, optionally with an eXIf chunk."""
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR if arr.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, enc = cv2.imencode(".png", arr)
+    assert ok
+    data = enc.tobytes()
+    if exif:
+        cut = 8 + 12 + struct.unpack(">I", data[8:12])[0]
+        data = data[:cut] + png_chunk(b"eXIf", exif[6:]) + data[cut:]
+    return data
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF", "BMP", "WEBP"])
+def test_lossless_formats_load_exactly(tmp_path: Path, fmt: str) -> None:
+    arr = photo()
+    kw = {"lossless": True} if fmt == "WEBP" else {}
+    path = tmp_path / f"p.{fmt.lower()}"
+    path.write_bytes(encode(arr, fmt, **kw))
+    loaded = load_image(path)
+    assert loaded.format == fmt
+    assert loaded.rgb.dtype == np.uint8 and loaded.rgb.shape == (48, 64, 3)
+    np.testing.assert_array_equal(loaded.rgb, arr)
+    assert loaded.alpha is None and loaded.high_bit is None and loaded.orientation == 1
+    assert loaded.path == path and loaded.source_bytes == path.read_bytes()
+
+
+def test_jpeg_loads_like_pillow_decodes_it(tmp_path: Path) -> None:
+    data = encode(photo(), "JPEG", quality=90)
+    loaded = load_image_bytes(data, "x.jpg")
+    assert loaded.format == "JPEG" and loaded.path is None
+    np.testing.assert_array_equal(loaded.rgb, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+def test_arrays_are_read_only() -> None:
+    loaded = load_image_bytes(encode(photo(), "PNG", mode="RGBA"))
+    assert loaded.alpha is not None
+    for arr in (loaded.rgb, loaded.alpha):
+        with pytest.raises(ValueError):
+            arr[0, 0] = 1
+
+
+def test_content_decides_format_not_the_name(tmp_path: Path) -> None:
+    path = tmp_path / "actually-a-png.jpg"
+    path.write_bytes(encode(photo(), "PNG"))
+    loaded = load_image(path)
+    assert loaded.format == "PNG"
+    np.testing.assert_array_equal(loaded.rgb, photo())
+
+
+def test_realistic_photo_from_bench() -> None:
+    path = require_shared(BENCH / "images" / "sklearn-china.jpg")
+    loaded = load_image(path)
+    assert loaded.rgb.shape == (427, 640, 3)
+    assert loaded.icc_profile is not None and loaded.icc_profile[16:20] == b"RGB "
+
+
+# --- orientation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pillow(orientation: int) -> None:
+    arr = photo()
+    alpha = np.arange(48 * 64, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    data = encode(np.dstack([arr, alpha]), "PNG", exif=exif_with_orientation(orientation))
+    loaded = load_image_bytes(data)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    np.testing.assert_array_equal(loaded.rgb, expected[:, :, :3])
+    np.testing.assert_array_equal(loaded.alpha, expected[:, :, 3])
+    assert loaded.orientation == orientation
+    exif = Image.Exif()
+    exif.load(loaded.exif)
+    assert exif[0x0112] == 1 and exif[0x010F] == "TestCam"
+
+
+def test_orientation_applies_to_16bit_planes_too() -> None:
+    rng = np.random.default_rng(1)
+    rgb16 = rng.integers(0, 65536, (6, 10, 3), dtype=np.uint16)
+    loaded = load_image_bytes(png16(rgb16, exif=exif_with_orientation(6)))
+    assert loaded.orientation == 6
+    np.testing.assert_array_equal(loaded.high_bit, np.rot90(rgb16, -1))
+    assert loaded.rgb.shape == (10, 6, 3)
+
+
+def test_bad_orientation_value_is_ignored() -> None:
+    loaded = load_image_bytes(encode(photo(), "PNG", exif=exif_with_orientation(42)))
+    assert loaded.orientation == 1
+    np.testing.assert_array_equal(loaded.rgb, photo())
+
+
+def test_apply_orientation_keeps_channels_aligned() -> None:
+    arr = photo(5, 7)
+    for o in range(1, 9):
+        both = apply_orientation(arr, o)
+        np.testing.assert_array_equal(both[:, :, 0], apply_orientation(arr[:, :, 0], o))
+
+
+# --- colour modes, alpha, 16-bit -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "CMYK", "I"])
+def test_other_modes_become_rgb8(mode: str) -> None:
+    fmt = "TIFF" if mode in ("CMYK", "I") else "PNG"
+    data = encode(photo(), fmt, mode=mode)
+    loaded = load_image_bytes(data)
+    assert loaded.rgb.dtype == np.uint8 and loaded.rgb.shape == (48, 64, 3)
+    assert loaded.alpha is None
+    expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    np.testing.assert_array_equal(loaded.rgb, expected)
+
+
+def test_cmyk_jpeg_loads_as_rgb() -> None:
+    loaded = load_image_bytes(encode(photo(), "JPEG", mode="CMYK", quality=95))
+    assert loaded.rgb.shape == (48, 64, 3)
+    assert np.abs(loaded.rgb.astype(int) - photo()).mean() < 6
+
+
+def test_grey_alpha_and_palette_transparency_keep_alpha() -> None:
+    arr = photo()
+    la = load_image_bytes(encode(np.dstack([arr[:, :, 0], arr[:, :, 1]]), "PNG"))
+    np.testing.assert_array_equal(la.alpha, arr[:, :, 1])
+    np.testing.assert_array_equal(la.rgb, np.repeat(arr[:, :, :1], 3, axis=2))
+    pal = Image.fromarray(arr).convert("P")
+    buf = io.BytesIO()
+    pal.save(buf, "PNG", transparency=0)
+    loaded = load_image_bytes(buf.getvalue())
+    assert loaded.alpha is not None and loaded.alpha.dtype == np.uint8
+    np.testing.assert_array_equal(loaded.alpha == 0, np.asarray(pal) == 0)
+
+
+def test_rgba_png_keeps_alpha() -> None:
+    arr = photo()
+    alpha = (np.arange(64, dtype=np.uint8) * 4)[None, :].repeat(48, axis=0)
+    loaded = load_image_bytes(encode(np.dstack([arr, alpha]), "PNG"))
+    np.testing.assert_array_equal(loaded.rgb, arr)
+    np.testing.assert_array_equal(loaded.alpha, alpha)
+
+
+def test_16bit_rgb_png_keeps_every_bit() -> None:
+    rng = np.random.default_rng(2)
+    rgb16 = rng.integers(0, 65536, (20, 30, 3), dtype=np.uint16)
+    loaded = load_image_bytes(png16(rgb16))
+    assert loaded.high_bit is not None and loaded.high_bit.dtype == np.uint16
+    np.testing.assert_array_equal(loaded.high_bit, rgb16)
+    np.testing.assert_array_equal(loaded.rgb, np.round(rgb16 / 257).astype(np.uint8))
+
+
+def test_16bit_rgba_png_keeps_16bit_alpha() -> None:
+    rng = np.random.default_rng(3)
+    rgba16 = rng.integers(0, 65536, (8, 9, 4), dtype=np.uint16)
+    loaded = load_image_bytes(png16(rgba16))
+    np.testing.assert_array_equal(loaded.high_bit, rgba16[:, :, :3])
+    assert loaded.alpha is not None and loaded.alpha.dtype == np.uint16
+    np.testing.assert_array_equal(loaded.alpha, rgba16[:, :, 3])
+
+
+def test_16bit_grey_png_and_16bit_tiff() -> None:
+    rng = np.random.default_rng(4)
+    grey = rng.integers(0, 65536, (7, 5), dtype=np.uint16)
+    loaded = load_image_bytes(png16(grey))
+    np.testing.assert_array_equal(loaded.high_bit, np.repeat(grey[:, :, None], 3, axis=2))
+    rgb16 = rng.integers(0, 65536, (7, 5, 3), dtype=np.uint16)
+    ok, tif = cv2.imencode(".tiff", cv2.cvtColor(rgb16, cv2.COLOR_RGB2BGR))
+    assert ok
+    loaded = load_image_bytes(tif.tobytes())
+    assert loaded.format == "TIFF"
+    np.testing.assert_array_equal(loaded.high_bit, rgb16)
+
+
+def test_8bit_files_have_no_high_bit_plane() -> None:
+    assert load_image_bytes(encode(photo(), "TIFF")).high_bit is None
+    assert load_image_bytes(encode(photo(), "PNG")).high_bit is None
+
+
+def test_icc_profile_is_kept_and_non_rgb_profiles_are_dropped() -> None:
+    icc = srgb_icc()
+    assert load_image_bytes(encode(photo(), "JPEG", icc_profile=icc)).icc_profile == icc
+    assert load_image_bytes(encode(photo(), "PNG")).icc_profile is None
+    lab_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # cannot describe RGB pixels
+    loaded = load_image_bytes(encode(photo(), "PNG", mode="L", icc_profile=lab_icc))
+    assert loaded.icc_profile is None
+
+
+# --- bad files -------------------------------------------------------------------------------
+
+
+def _expect_error(path: Path, *words: str) -> str:
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    message = str(info.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message
+    return message
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    _expect_error(path, "empty")
+
+
+def test_text_named_jpg(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not a photo\n" * 20)
+    _expect_error(path, "not an image")
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    _expect_error(tmp_path / "nope.png", "Cannot read")
+    _expect_error(tmp_path, "folder")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_truncated_file_fails_instead_of_half_loading(tmp_path: Path, fmt: str) -> None:
+    data = encode(photo(96, 128), fmt)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    _expect_error(path)
+
+
+def test_corrupt_jpeg_header(tmp_path: Path) -> None:
+    data = bytearray(encode(photo(), "JPEG"))
+    data[2:40] = b"\x00" * 38
+    path = tmp_path / "corrupt.jpg"
+    path.write_bytes(bytes(data))
+    _expect_error(path)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0")) + png_chunk(b"IEND", b"")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("side", [15_000, 30_000])  # 225 MP (Pillow only warns) and 900 MP (Pillow refuses)
+def test_images_above_the_ceiling_are_refused_before_decoding(tmp_path: Path, side: int) -> None:
+    assert MAX_PIXELS == 200_000_000
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_header_only(side, side))
+    _expect_error(path, "200 MP")
+
+
+def test_pillow_limit_is_raised_to_the_ceiling_not_disabled() -> None:
+    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+
+
+# --- HEIC / AVIF -----------------------------------------------------------------------------
+
+
+def _roundtrip_plugin(fmt: str) -> None:
+    arr = photo(64, 96)
+    try:
+        data = encode(arr, fmt, quality=95)
+    except (KeyError, OSError, ValueError) as exc:
+        pytest.skip(f"{fmt} can be read but not written here: {exc}")
+    loaded = load_image_bytes(data, f"x.{fmt.lower()}")
+    assert loaded.rgb.shape == arr.shape
+    assert np.abs(loaded.rgb.astype(int) - arr).mean() < 8
+
+
+def test_heic_roundtrip_when_pillow_heif_is_installed() -> None:
+    if not images.HEIF_AVAILABLE:
+        pytest.skip("pillow-heif is not installed (optional extra lamapaint[heif])")
+    _roundtrip_plugin("HEIF")
+
+
+def test_avif_roundtrip_when_pillow_supports_it() -> None:
+    if not features.check("avif"):
+        pytest.skip("this Pillow build has no AVIF support")
+    _roundtrip_plugin("AVIF")
