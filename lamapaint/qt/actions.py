@@ -1,0 +1,93 @@
+"""Every QAction of the window, with its text, shortcut and tool tip, in one place.
+
+The main window connects them; tests trigger them. Undo/Redo texts name the step they act on.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+
+def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey | list | None = None, tip: str = "", checkable: bool = False) -> QAction:
+    action = QAction(text, parent)
+    if isinstance(shortcut, list):
+        action.setShortcuts([QKeySequence(s) for s in shortcut])
+    elif shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        shortcut_text = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({shortcut_text})" if shortcut_text else tip)
+        action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    return action
+
+
+class Actions(QObject):
+    """Plain holder; no behaviour here beyond enabling/labelling helpers."""
+
+    TOOL_NAMES = ("brush", "eraser", "lasso", "rectangle", "hand")
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        S = QKeySequence.StandardKey
+        # File
+        self.open = _action(self, "&Open…", S.Open, "Open a photo or a .lamapaint project")
+        self.save = _action(self, "&Save Project", S.Save, "Save the project (photo, layers, mask)")
+        self.save_as = _action(self, "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name")
+        self.export = _action(self, "&Export Image…", "Ctrl+E", "Write the cleaned photo as JPEG/PNG/TIFF/WebP")
+        self.quit = _action(self, "&Quit", S.Quit)
+        # Edit
+        self.undo = _action(self, "&Undo", S.Undo, "Undo the last step")
+        self.redo = _action(self, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the step undone last")
+        self.clear_mask = _action(self, "&Clear Mask", "Esc", "Clear the painted mask")
+        self.grow_mask = _action(self, "&Grow Mask", "Ctrl+G", "Grow the mask by a few pixels (covers halos and shadows' edges)")
+        self.shrink_mask = _action(self, "S&hrink Mask", "Ctrl+Shift+G", "Shrink the mask by a few pixels")
+        self.invert_mask = _action(self, "&Invert Mask", "Ctrl+I", "Swap painted and unpainted areas")
+        # View
+        self.zoom_in = _action(self, "Zoom &In", [S.ZoomIn, "Ctrl+="], "Zoom in")
+        self.zoom_out = _action(self, "Zoom &Out", S.ZoomOut, "Zoom out")
+        self.zoom_fit = _action(self, "&Fit to Window", "Ctrl+0", "Show the whole photo")
+        self.zoom_100 = _action(self, "&Actual Pixels", "Ctrl+1", "One image pixel per screen pixel")
+        self.compare = _action(self, "&Compare with Original", None, "Show the original under all layers (or hold \\)", checkable=True)
+        # Tools
+        self.tool_group = QActionGroup(self)
+        self.tool_brush = _action(self, "&Brush", "B", "Paint over what to remove", checkable=True)
+        self.tool_eraser = _action(self, "&Eraser", "E", "Erase the painted mask", checkable=True)
+        self.tool_lasso = _action(self, "&Lasso", "L", "Draw around what to remove (Alt: erase)", checkable=True)
+        self.tool_rect = _action(self, "&Rectangle", "R", "Drag a box over what to remove (Alt: erase)", checkable=True)
+        self.tool_hand = _action(self, "&Hand", "H", "Pan the view (or hold space, or drag with the middle button)", checkable=True)
+        for a in self.tools():
+            self.tool_group.addAction(a)
+        self.tool_brush.setChecked(True)
+        self.brush_smaller = _action(self, "Smaller Brush", "[", "Make the brush smaller")
+        self.brush_bigger = _action(self, "Bigger Brush", "]", "Make the brush bigger")
+        # Remove
+        self.remove = _action(self, "&Remove Object", ["Return", "Enter"], "Fill the painted area from its surroundings")
+        self.cancel_removal = _action(self, "&Cancel Removal", "Ctrl+.", "Stop the running removal")
+        self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "Run the removal after every stroke (quick touch-ups)", checkable=True)
+        self.models = _action(self, "&Models and Device…", None, "Install LaMa models; choose device and precision")
+        self.show_histogram = _action(self, "Fill &Histogram", None, "RGB histogram of the last fill against its surroundings", checkable=True)
+
+        # Short labels for the toolbar; menus keep the full text.
+        self.compare.setIconText("Compare")
+        self.auto_remove.setIconText("Auto")
+        self.remove.setIconText("Remove")
+        self.clear_mask.setIconText("Clear")
+        self.grow_mask.setIconText("Grow")
+
+    def tools(self) -> list[QAction]:
+        return [self.tool_brush, self.tool_eraser, self.tool_lasso, self.tool_rect, self.tool_hand]
+
+    def document_actions(self) -> list[QAction]:
+        """Actions that need an open document."""
+        return [
+            self.save, self.save_as, self.export, self.clear_mask, self.grow_mask, self.shrink_mask,
+            self.invert_mask, self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_100, self.compare, self.remove,
+        ]
+
+    def update_history(self, undo_label: str | None, redo_label: str | None) -> None:
+        self.undo.setEnabled(undo_label is not None)
+        self.redo.setEnabled(redo_label is not None)
+        self.undo.setText(f"&Undo {undo_label}" if undo_label else "&Undo")
+        self.redo.setText(f"&Redo {redo_label}" if redo_label else "&Redo")

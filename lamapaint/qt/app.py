@@ -1,0 +1,35 @@
+"""QApplication set-up and the editor's main loop."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from lamapaint import __version__
+from lamapaint.qt.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (reused when one exists, as under pytest-qt)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("lamapaint")
+    app.setOrganizationName("lamapaint")
+    app.setApplicationVersion(__version__)
+    return app  # type: ignore[return-value]
+
+
+def main(path: Path | None = None) -> int:
+    app = create_app()
+    window = MainWindow()
+    window.show()
+    if path is not None:
+        QTimer.singleShot(0, lambda: window.open_path(path))
+    return app.exec()

@@ -1,0 +1,168 @@
+"""Graphics items: the original photo, one item per result layer, the mask overlay.
+
+Each item paints only the exposed part of itself. Zoomed out, the photo and the mask paint from a
+subsampled preview so that a 50 MP image costs a few MP per repaint; mask edits update both the
+full-resolution view (a QImage over the live numpy buffer) and the preview for the dirty rectangle
+only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from lamapaint.core.geometry import Rect
+from lamapaint.qt.canvas.images import downsample, preview_factor, rgba_image, wrap_mask, wrap_rgb
+
+if TYPE_CHECKING:
+    from lamapaint.core.layers import Layer
+
+Z_IMAGE = 0.0
+Z_LAYERS = 10.0  # + index in the stack
+Z_MASK = 1000.0
+
+
+def _lod(painter: QPainter, option: QStyleOptionGraphicsItem) -> float:
+    return option.levelOfDetailFromTransform(painter.worldTransform())
+
+
+def _exposed(option: QStyleOptionGraphicsItem, width: int, height: int, factor: int = 1) -> Rect:
+    """The exposed part of an item in whole source pixels of a level subsampled by ``factor``."""
+    r = option.exposedRect
+    x0 = int(np.floor(r.left() / factor))
+    y0 = int(np.floor(r.top() / factor))
+    x1 = int(np.ceil(r.right() / factor))
+    y1 = int(np.ceil(r.bottom() / factor))
+    return Rect(x0, y0, x1, y1).clip(width // factor, height // factor)
+
+
+class _PreviewedItem(QGraphicsItem):
+    """Shared paint logic: full resolution when zoomed in, the preview level when zoomed out."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__()
+        self._w, self._h = width, height
+        self._factor = preview_factor(width, height)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        # Subclasses set both; the preview is the full image when no subsampling is needed.
+        self._full = QImage()
+        self._preview = QImage()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._w, self._h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = _lod(painter, option)
+        use_preview = self._factor > 1 and lod * self._factor <= 1.5
+        factor = self._factor if use_preview else 1
+        src = _exposed(option, self._w, self._h, factor)
+        if src.is_empty:
+            return
+        image = self._preview if use_preview else self._full
+        target = QRectF(src.x0 * factor, src.y0 * factor, src.width * factor, src.height * factor)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, lod < 1.0)
+        painter.drawImage(target, image, QRectF(src.x0, src.y0, src.width, src.height))
+
+
+class ImageItem(_PreviewedItem):
+    """The original photo, wrapped once; it never changes for the life of a document."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        super().__init__(rgb.shape[1], rgb.shape[0])
+        self._rgb = np.ascontiguousarray(rgb)
+        self._full = wrap_rgb(self._rgb)
+        if self._factor > 1:
+            self._small = downsample(self._rgb, self._factor)
+            self._preview = wrap_rgb(self._small)
+        else:
+            self._preview = self._full
+        self.setZValue(Z_IMAGE)
+
+
+class MaskItem(_PreviewedItem):
+    """Translucent overlay over the live mask buffer; ``mask_changed(rect)`` repaints only ``rect``."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        super().__init__(mask.shape[1], mask.shape[0])
+        self.setZValue(Z_MASK)
+        self._mask = mask
+        self._full = wrap_mask(mask)
+        self._small = np.zeros((self._h // self._factor, self._w // self._factor), np.uint8)
+        self._preview = wrap_mask(self._small)
+        self._refresh_preview(Rect(0, 0, self._w, self._h))
+
+    def set_buffer(self, mask: np.ndarray) -> None:
+        """The document may swap its mask array (load, undo of a clear); re-wrap the new one."""
+        if mask is not self._mask:
+            self._mask = mask
+            self._full = wrap_mask(mask)
+
+    def mask_changed(self, mask: np.ndarray, rect: Rect | None) -> None:
+        self.set_buffer(mask)
+        full = Rect(0, 0, self._w, self._h)
+        rect = full if rect is None else rect.clip(self._w, self._h)
+        if rect.is_empty:
+            return
+        self._refresh_preview(rect)
+        self.update(QRectF(rect.x0, rect.y0, rect.width, rect.height))
+
+    def _refresh_preview(self, rect: Rect) -> None:
+        f = self._factor
+        if f == 1:
+            return
+        sr = Rect(rect.x0 // f, rect.y0 // f, -(-rect.x1 // f), -(-rect.y1 // f)).clip(*self._small.shape[::-1])
+        if sr.is_empty:
+            return
+        block = self._mask[sr.y0 * f : sr.y1 * f, sr.x0 * f : sr.x1 * f]
+        # Any painted pixel in an f x f block shows, so thin strokes stay visible zoomed out.
+        area = cv2.resize(block, (sr.width, sr.height), interpolation=cv2.INTER_AREA)
+        self._small[sr.slices] = np.where(area > 0, 255, 0).astype(np.uint8)
+
+
+class LayerItem(QGraphicsItem):
+    """One result layer: its small RGBA patch at its place, plus an outline when selected."""
+
+    def __init__(self, layer: "Layer") -> None:
+        super().__init__()
+        self.layer = layer
+        self._image = rgba_image(layer.rgb, layer.coverage)
+        self._outline: QPainterPath | None = None
+        self._show_outline = False
+        self.setPos(layer.rect.x0, layer.rect.y0)
+        self.setVisible(layer.visible)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.layer.rect.width, self.layer.rect.height)
+
+    def set_show_outline(self, show: bool) -> None:
+        if show and self._outline is None:
+            self._outline = _outline_path(self.layer.coverage)
+        self._show_outline = show
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, _lod(painter, option) < 1.0)
+        painter.drawImage(0, 0, self._image)
+        if self._show_outline and self._outline is not None:
+            pen = QPen(QColor(40, 200, 255), 0)  # cosmetic: 1 screen pixel at any zoom
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawPath(self._outline)
+
+
+def _outline_path(coverage: np.ndarray) -> QPainterPath:
+    """The coverage boundary as a path in patch coordinates."""
+    contours, _ = cv2.findContours((coverage > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for contour in contours:
+        pts = contour.reshape(-1, 2)
+        path.moveTo(float(pts[0, 0]), float(pts[0, 1]))
+        for x, y in pts[1:]:
+            path.lineTo(float(x), float(y))
+        path.closeSubpath()
+    return path

@@ -1,0 +1,1 @@
+"""Dialogs: export, model manager, crash recovery."""

@@ -1,0 +1,455 @@
+"""The main window: builds the canvas, toolbars, docks and status bar and wires their signals.
+
+Behaviour lives elsewhere: tools in ``tools/``, removals in ``removal.py``, files in ``files.py``,
+panels in ``panels/``. Nothing here imports torch or pyqtgraph at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lamapaint.core.document import Document
+from lamapaint.qt.actions import Actions
+from lamapaint.qt.canvas.view import CanvasView
+from lamapaint.qt.document_adapter import DocumentAdapter
+from lamapaint.qt.files import DocumentFiles
+from lamapaint.qt.panels.history import HistoryPanel
+from lamapaint.qt.panels.layers import LayersPanel
+from lamapaint.qt.removal import RemovalController
+from lamapaint.qt.tasks import TaskRunner
+from lamapaint.qt.tools.base import Tool
+from lamapaint.qt.tools.brush import BrushTool, EraserTool
+from lamapaint.qt.tools.hand import HandTool
+from lamapaint.qt.tools.shapes import LassoTool, RectTool
+from lamapaint.qt.worker import EngineInfo
+from lamapaint.settings import Settings
+
+if TYPE_CHECKING:
+    from lamapaint.qt.panels.histogram import HistogramPanel
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "lamapaint"
+GROW_PIXELS = 4
+BRUSH_MIN, BRUSH_MAX = 2, 500
+
+
+class InfoBar(QFrame):
+    """A one-line notice above the canvas with an action button and a close button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("infoBar")
+        self.setStyleSheet("#infoBar { background: #3b3a2a; border-bottom: 1px solid #6b6640; } QLabel { color: #f2ecc0; }")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.button = QPushButton("Get the LaMa model…", self)
+        self.close_button = QPushButton("Dismiss", self)
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        layout.addWidget(self.close_button)
+        self.hide()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings.load()
+        self.engine_overrides: dict[str, Any] = {}  # tests and power users: e.g. {"weights": Path}
+        self.adapter = DocumentAdapter(self)
+        self.tasks = TaskRunner(self)
+        self.actions = Actions(self)
+        self.view = CanvasView(self)
+        self.tools: dict[str, Tool] = {
+            "brush": BrushTool(), "eraser": EraserTool(), "lasso": LassoTool(), "rectangle": RectTool(), "hand": HandTool(),
+        }
+        self.view.set_pan_tool(HandTool())
+        self.view.set_tool(self.tools["brush"])
+        self.removal = RemovalController(self.adapter, self.engine_options, self)
+        self.files = DocumentFiles(self.adapter, self.tasks, self.settings, self)
+        self.info_bar = InfoBar(self)
+        self._fallback_noticed = False
+        self._histogram: HistogramPanel | None = None
+        self._last_fill: tuple[str, Any, Any] | None = None
+
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.info_bar)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+        self.setAcceptDrops(True)
+
+        self._build_menus()
+        self._build_toolbars()
+        self._build_docks()
+        self._build_status_bar()
+        self._connect()
+        self.set_brush_size(self.settings.brush_size)
+        self.actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
+        self._restore_geometry()
+        self._update_document_actions()
+        self._update_title()
+
+    # -- building -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        a = self.actions
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(a.open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        for action in (a.save, a.save_as, a.export):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+        edit = bar.addMenu("&Edit")
+        for action in (a.undo, a.redo, None, a.clear_mask, a.grow_mask, a.shrink_mask, a.invert_mask):
+            edit.addSeparator() if action is None else edit.addAction(action)
+        view = bar.addMenu("&View")
+        for action in (a.zoom_in, a.zoom_out, a.zoom_fit, a.zoom_100, None, a.compare, a.show_histogram):
+            view.addSeparator() if action is None else view.addAction(action)
+        self.panels_menu = view.addMenu("&Panels")
+        tools = bar.addMenu("&Tools")
+        for action in [*a.tools(), None, a.brush_smaller, a.brush_bigger]:
+            tools.addSeparator() if action is None else tools.addAction(action)
+        remove = bar.addMenu("&Remove")
+        for action in (a.remove, a.cancel_removal, a.auto_remove, None, a.models):
+            remove.addSeparator() if action is None else remove.addAction(action)
+        self._fill_recent_menu()
+
+    def _build_toolbars(self) -> None:
+        a = self.actions
+        tools = QToolBar("Tools", self)
+        tools.setObjectName("toolsToolbar")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.addAction(a.remove)
+        tools.addSeparator()
+        for action in a.tools():
+            tools.addAction(action)
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Size ", self))
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.brush_slider.setRange(BRUSH_MIN, BRUSH_MAX)
+        self.brush_slider.setFixedWidth(140)
+        self.brush_spin = QSpinBox(self)
+        self.brush_spin.setRange(BRUSH_MIN, BRUSH_MAX)
+        self.brush_spin.setSuffix(" px")
+        tools.addWidget(self.brush_slider)
+        tools.addWidget(self.brush_spin)
+        tools.addSeparator()
+        tools.addAction(a.clear_mask)
+        tools.addAction(a.grow_mask)
+        tools.addSeparator()
+        tools.addAction(a.compare)
+        tools.addAction(a.auto_remove)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
+        self.tools_toolbar = tools
+
+    def _build_docks(self) -> None:
+        self.layers_panel = LayersPanel(self.adapter, self)
+        self.history_panel = HistoryPanel(self.adapter, self)
+        self.layers_dock = self._dock("Layers", "layersDock", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.history_dock = self._dock("History", "historyDock", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFixedWidth(160)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop the running removal")
+        self.cancel_button.hide()
+        self.busy_label = QLabel("", self)
+        self.engine_label = QLabel("Engine: not loaded yet", self)
+        self.cursor_label = QLabel("", self)
+        self.size_label = QLabel("", self)
+        self.zoom_label = QLabel("", self)
+        for w in (self.busy_label, self.progress_bar, self.cancel_button):
+            bar.addWidget(w)
+        for w in (self.engine_label, self.cursor_label, self.size_label, self.zoom_label):
+            bar.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        a = self.actions
+        a.open.triggered.connect(self.files.ask_open)
+        a.save.triggered.connect(lambda: self.files.save())
+        a.save_as.triggered.connect(lambda: self.files.save_as())
+        a.export.triggered.connect(self.files.ask_export)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(lambda: self._doc_call("undo"))
+        a.redo.triggered.connect(lambda: self._doc_call("redo"))
+        a.clear_mask.triggered.connect(self.clear_mask)
+        a.grow_mask.triggered.connect(lambda: self._doc_call("grow_mask", GROW_PIXELS))
+        a.shrink_mask.triggered.connect(lambda: self._doc_call("grow_mask", -GROW_PIXELS))
+        a.invert_mask.triggered.connect(lambda: self._doc_call("invert_mask"))
+        a.zoom_in.triggered.connect(lambda: self.view.zoom_by(1.25))
+        a.zoom_out.triggered.connect(lambda: self.view.zoom_by(0.8))
+        a.zoom_fit.triggered.connect(self.view.fit)
+        a.zoom_100.triggered.connect(self.view.actual_size)
+        a.compare.toggled.connect(self.view.set_compare)
+        for name, action in zip(Actions.TOOL_NAMES, a.tools()):
+            action.triggered.connect(lambda _checked=False, n=name: self.select_tool(n))
+        a.brush_smaller.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() / 1.25)))
+        a.brush_bigger.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() * 1.25) + 1))
+        a.remove.triggered.connect(self.removal.remove)
+        a.cancel_removal.triggered.connect(self.removal.cancel)
+        a.auto_remove.toggled.connect(self._set_auto_remove)
+        a.models.triggered.connect(self.open_model_manager)
+        a.show_histogram.toggled.connect(self._toggle_histogram)
+        self.brush_slider.valueChanged.connect(self.set_brush_size)
+        self.brush_spin.valueChanged.connect(self.set_brush_size)
+        self.cancel_button.clicked.connect(self.removal.cancel)
+        self.info_bar.button.clicked.connect(self.open_model_manager)
+
+        self.adapter.maskChanged.connect(self.view.on_mask_changed)
+        self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
+        self.adapter.historyChanged.connect(self._update_history_actions)
+        self.adapter.cleanChanged.connect(lambda _clean: self._update_title())
+        self.layers_panel.layerSelected.connect(self.view.select_layer)
+        self.view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.view.cursorMoved.connect(self._show_cursor)
+        self.view.strokeFinished.connect(self._stroke_finished)
+
+        self.removal.busyChanged.connect(self._removal_busy)
+        self.removal.progress.connect(self._removal_progress)
+        self.removal.statusMessage.connect(self.show_message)
+        self.removal.failed.connect(self._removal_failed)
+        self.removal.engineChanged.connect(self._engine_changed)
+        self.removal.layerAdded.connect(self._layer_added)
+        self.files.documentLoaded.connect(self.set_document)
+        self.files.message.connect(self.show_message)
+        self.files.recentChanged.connect(self._fill_recent_menu)
+        self.tasks.busyChanged.connect(self._tasks_busy)
+
+    # -- document -------------------------------------------------------------------------------
+    @property
+    def document(self) -> Document | None:
+        return self.adapter.document
+
+    def set_document(self, doc: Document | None) -> None:
+        self.removal.cancel()
+        self.view.set_document(doc)
+        self.adapter.set_document(doc)
+        self.size_label.setText(f"{doc.width} × {doc.height}" if doc is not None else "")
+        self._update_document_actions()
+        self._update_title()
+
+    def open_path(self, path: Path) -> None:
+        self.files.open_path(path)
+
+    def _doc_call(self, method: str, *args: Any) -> None:
+        doc = self.document
+        if doc is not None:
+            getattr(doc, method)(*args)
+
+    def clear_mask(self) -> None:
+        tool = self.view.tool
+        if tool is not None and tool.active:
+            tool.cancel(self.view)  # Esc first abandons a lasso or box in progress
+            return
+        self._doc_call("clear_mask")
+
+    def engine_options(self) -> dict[str, Any]:
+        s = self.settings
+        options: dict[str, Any] = {"model": s.model, "strategy": s.strategy, "device": s.device, "precision": s.precision, "threads": s.threads}
+        options.update(self.engine_overrides)
+        return options
+
+    # -- tools ----------------------------------------------------------------------------------
+    def select_tool(self, name: str) -> None:
+        self.view.set_tool(self.tools[name])
+        action = dict(zip(Actions.TOOL_NAMES, self.actions.tools()))[name]
+        action.setChecked(True)
+
+    def set_brush_size(self, size: int) -> None:
+        size = max(BRUSH_MIN, min(BRUSH_MAX, int(size)))
+        for w in (self.brush_slider, self.brush_spin):
+            if w.value() != size:
+                w.blockSignals(True)
+                w.setValue(size)
+                w.blockSignals(False)
+        self.settings.brush_size = size
+        self.view.set_brush_radius(size / 2)
+
+    def _stroke_finished(self) -> None:
+        if self.actions.auto_remove.isChecked():
+            self.removal.remove()
+
+    def _set_auto_remove(self, on: bool) -> None:
+        self.settings.remove_on_stroke_end = on
+
+    # -- removal feedback -----------------------------------------------------------------------
+    def _removal_busy(self, busy: bool) -> None:
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.actions.cancel_removal.setEnabled(busy)
+        if not busy:
+            self.busy_label.setText("")
+
+    def _removal_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        self.busy_label.setText(message)
+
+    def _removal_failed(self, message: str) -> None:
+        self.show_message(message)
+        QMessageBox.warning(self, "Removal failed", message)
+
+    def _engine_changed(self, info: EngineInfo) -> None:
+        self.engine_label.setText(f"{info.backend} · {info.device} · {info.precision}")
+        if info.fallback_reason and not self._fallback_noticed:
+            self._fallback_noticed = True
+            self.info_bar.label.setText(
+                "No LaMa model is installed, so removals use OpenCV's classical fill, which smears "
+                f"larger areas. {info.fallback_reason}"
+            )
+            self.info_bar.show()
+            self.show_message("Using the OpenCV fallback: no LaMa model installed.")
+
+    def _layer_added(self, layer: Any, fill: Any, context: Any) -> None:
+        seconds = layer.info.get("seconds")
+        if seconds is not None:
+            self.engine_label.setText(f"{layer.info.get('backend', '?')} · {layer.info.get('device', '?')} · {layer.info.get('precision', '?')} · {float(seconds):.2f} s")
+        self._last_fill = (layer.name, fill, context)
+        if self._histogram is not None:
+            self._histogram.show_fill(*self._last_fill)
+
+    def open_model_manager(self) -> None:
+        from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self.settings, self)
+        if dialog.exec() == ModelManagerDialog.DialogCode.Accepted:
+            dialog.apply_to(self.settings)
+            self.settings.save()
+            self.show_message("Model settings saved; they apply to the next removal.")
+        self.info_bar.hide()
+
+    def _toggle_histogram(self, on: bool) -> None:
+        if self._histogram is None:
+            if not on:
+                return
+            from lamapaint.qt.panels.histogram import HistogramPanel
+
+            self._histogram = HistogramPanel(self)
+            self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.histogram_dock.visibilityChanged.connect(self.actions.show_histogram.setChecked)
+            if self._last_fill is not None:
+                self._histogram.show_fill(*self._last_fill)
+        self.histogram_dock.setVisible(on)
+
+    # -- status ---------------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _show_cursor(self, pos: tuple[int, int] | None) -> None:
+        self.cursor_label.setText("" if pos is None else f"x {pos[0]}, y {pos[1]}")
+
+    def _tasks_busy(self, busy: bool, label: str) -> None:
+        if busy:
+            self.busy_label.setText(label)
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.busy_label.setText("")
+            self.unsetCursor()
+
+    def _update_history_actions(self) -> None:
+        self.actions.update_history(self.adapter.undo_label, self.adapter.redo_label)
+
+    def _update_document_actions(self) -> None:
+        has_doc = self.document is not None
+        for action in self.actions.document_actions():
+            action.setEnabled(has_doc)
+        self.actions.cancel_removal.setEnabled(self.removal.busy)
+        self._update_history_actions()
+
+    def _update_title(self) -> None:
+        doc = self.document
+        if doc is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        name = doc.project_path.name if doc.project_path else doc.name
+        self.setWindowTitle(f"{name}{'' if self.adapter.is_clean else ' *'} — {APP_TITLE}")
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for text in self.settings.recent_files:
+            path = Path(text)
+            action = self.recent_menu.addAction(path.name)
+            action.setToolTip(text)
+            action.triggered.connect(lambda _checked=False, p=path: self.files.open_path(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    # -- window ---------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(self.settings.window_geometry)))
+        else:
+            self.resize(1280, 820)
+        if self.settings.window_state:
+            self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
+
+    def _save_settings(self) -> None:
+        self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
+        self.settings.window_state = base64.b64encode(bytes(self.saveState().data())).decode("ascii")
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.warning("Could not save settings: %s", exc)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                event.acceptProposedAction()
+                # Let the drop finish before a possible "unsaved changes" prompt.
+                path = Path(url.toLocalFile())
+                QTimer.singleShot(0, lambda: self.files.open_path(path))
+                return
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_save(on_saved=self.close):
+            event.ignore()
+            return
+        self.removal.shutdown()
+        self.tasks.wait()
+        self._save_settings()
+        self.adapter.set_document(None)
+        event.accept()

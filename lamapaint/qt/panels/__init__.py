@@ -1,0 +1,1 @@
+"""Dock panels: layers, history, histogram."""

@@ -1,0 +1,76 @@
+"""History panel: the undo stack as a list; clicking a row undoes or redoes up to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from lamapaint.qt.document_adapter import DocumentAdapter
+
+OPEN_ROW_TEXT = "Open"
+
+
+class HistoryPanel(QWidget):
+    """Rows: "Open", then each undoable step, then the redoable ones greyed."""
+
+    def __init__(self, adapter: DocumentAdapter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._adapter = adapter
+        self._updating = False
+        self.list = QListWidget(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.list)
+        self.list.currentRowChanged.connect(self._on_row)
+        adapter.historyChanged.connect(self.refresh)
+        adapter.documentReplaced.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        doc = self._adapter.document
+        self._updating = True
+        try:
+            self.list.clear()
+            if doc is None:
+                return
+            done, undone = _labels(doc.history)
+            self.list.addItem(OPEN_ROW_TEXT)
+            for label in done:
+                self.list.addItem(label)
+            for label in undone:
+                item = QListWidgetItem(label)
+                item.setForeground(QColor(Qt.GlobalColor.gray))
+                self.list.addItem(item)
+            self.list.setCurrentRow(len(done))
+        finally:
+            self._updating = False
+
+    def _on_row(self, row: int) -> None:
+        doc = self._adapter.document
+        if self._updating or doc is None or row < 0:
+            return
+        done = doc.history.undo_count
+        # Walk the pointer; each step notifies listeners, which refresh this list afterwards.
+        self._updating = True
+        try:
+            for _ in range(done - row):
+                doc.undo()
+            for _ in range(row - done):
+                doc.redo()
+        finally:
+            self._updating = False
+        self.refresh()
+
+
+def _labels(history: Any) -> tuple[list[str], list[str]]:
+    """Labels of the done and undone steps, oldest first.
+
+    The core History exposes counts and the top labels only; the stacks hold ``(state, command)``
+    pairs. Until it offers a public listing we read them here, in one place.
+    """
+    done = [entry[1].label for entry in history._undo]
+    undone = [entry[1].label for entry in reversed(history._redo)]
+    return done, undone

@@ -1,0 +1,1 @@
+"""Canvas tools: each turns pointer events into Document calls (or view changes, for the hand)."""
