@@ -1,0 +1,306 @@
+"""Block-wise JPEG re-save: untouched MCUs keep the original's data, only edited MCUs are re-compressed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import jpeglib
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from lamapaint.io import jpeg_blocks
+from lamapaint.io.export import ExportOptions, ExportReport, export_image
+from lamapaint.io.images import LoadedImage, load_image, load_image_bytes
+from tests.shared_data import BENCH, require_shared
+
+SUBSAMPLING_FACTORS = {0: (1, 1), 1: (2, 1), 2: (2, 2)}  # Pillow's subsampling -> luma (h, v)
+XMP = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"
+
+
+def photo(h: int = 203, w: int = 261, seed: int = 0) -> np.ndarray:
+    """Smooth gradients plus fine texture, sizes not a multiple of 16 so edge MCUs are partial."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([x / w * 220 + 20, y / h * 200 + 30, (x + y) / (w + h) * 180 + 40], axis=-1)
+    texture = cv2.GaussianBlur(rng.normal(0, 25, (h, w, 3)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(base + texture, 0, 255).astype(np.uint8)
+
+
+def icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def exif(orientation: int = 1) -> bytes:
+    e = Image.Exif()
+    e[0x0112] = orientation
+    e[0x010F] = "TestCam"
+    return e.tobytes()
+
+
+def make_jpeg(arr: np.ndarray, subsampling: int = 2, quality: int | None = 88, **kw: object) -> bytes:
+    """Pillow JPEG; quality None means "use the given qtables"."""
+    buf = io.BytesIO()
+    if quality is not None:
+        kw["quality"] = quality
+    Image.fromarray(arr).save(buf, "JPEG", subsampling=subsampling, **kw)
+    return buf.getvalue()
+
+
+def with_xmp(jpeg: bytes) -> bytes:
+    """Insert an APP1 XMP segment right after SOI (Pillow cannot write one into a JPEG)."""
+    return jpeg[:2] + jpeg_blocks.make_segment(0xE1, XMP).raw + jpeg[2:]
+
+
+def original(tmp_path: Path, data: bytes) -> LoadedImage:
+    path = tmp_path / "original.jpg"
+    path.write_bytes(data)
+    return load_image(path)
+
+
+def paint(loaded: LoadedImage, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Fill a round blob inside box (y0, y1, x0, x1) with new content; return (rgb, touched)."""
+    y0, y1, x0, x1 = box
+    rgb = loaded.rgb.copy()
+    touched = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.ellipse(touched, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)
+    touched = touched.astype(bool)
+    rng = np.random.default_rng(9)
+    fill = cv2.GaussianBlur(rng.integers(60, 200, rgb.shape).astype(np.uint8), (0, 0), 2)
+    rgb[touched] = fill[touched]
+    return rgb, touched
+
+
+def mcu_pixels(touched: np.ndarray, factors: tuple[int, int]) -> np.ndarray:
+    """Pixel map of the MCUs that hold at least one touched pixel."""
+    mh, mw = 8 * factors[1], 8 * factors[0]
+    h, w = touched.shape
+    grid = jpeg_blocks._mcu_grid(touched, mh, mw)
+    return np.kron(grid, np.ones((mh, mw), bool))[:h, :w]
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def export(tmp_path: Path, rgb: np.ndarray, src: LoadedImage, touched: np.ndarray | None, **opts: object) -> tuple[ExportReport, bytes]:
+    dest = tmp_path / "edited.jpg"
+    dest.unlink(missing_ok=True)
+    report = export_image(dest, rgb, src, ExportOptions(**opts), touched)
+    return report, dest.read_bytes()
+
+
+def dct_planes(data: bytes, tmp_path: Path) -> list[np.ndarray]:
+    path = tmp_path / "dct.jpg"
+    path.write_bytes(data)
+    d = jpeglib.read_dct(str(path))
+    return [np.array(d.Y), np.array(d.Cb), np.array(d.Cr)]
+
+
+# --- the promise: untouched MCUs decode exactly as before --------------------------------------
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])
+def test_untouched_mcus_are_the_originals(tmp_path: Path, subsampling: int) -> None:
+    src = original(tmp_path, make_jpeg(photo(), subsampling))
+    rgb, touched = paint(src, (60, 110, 90, 170))
+    report, data = export(tmp_path, rgb, src, touched)
+    assert report.method == "lossless-jpeg-blocks", report.notes
+
+    factors = SUBSAMPLING_FACTORS[subsampling]
+    inside = mcu_pixels(touched, factors)
+    out = decode(data)
+    changed = (out != src.rgb).any(axis=2)
+    if subsampling == 0:
+        assert not changed[~inside].any()  # bit-identical outside the re-encoded MCUs
+    else:
+        # Decoders interpolate subsampled chroma across MCU borders ("fancy upsampling"), so the
+        # one-pixel ring around a re-encoded MCU may move slightly; beyond it, bit-identical.
+        ring = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert not changed[~ring].any()
+        assert np.abs(out.astype(int) - src.rgb)[ring & ~inside].max() <= 16
+
+    # Decoder-independent: the coefficients of every block outside the touched MCUs are the file's.
+    for c, (before, after) in enumerate(zip(dct_planes(src.source_bytes, tmp_path), dct_planes(data, tmp_path))):
+        h, v = factors if c == 0 else (1, 1)
+        grid = jpeg_blocks._mcu_grid(touched, 8 * factors[1], 8 * factors[0])
+        blocks = np.repeat(np.repeat(grid, v, axis=0), h, axis=1)[: before.shape[0], : before.shape[1]]
+        np.testing.assert_array_equal(after[~blocks], before[~blocks])
+        assert not np.array_equal(after[blocks], before[blocks])
+
+
+@pytest.mark.parametrize("subsampling", [0, 2])
+def test_edited_mcus_are_within_normal_jpeg_error(tmp_path: Path, subsampling: int) -> None:
+    src = original(tmp_path, make_jpeg(photo(), subsampling))
+    rgb, touched = paint(src, (40, 150, 30, 120))
+    _, data = export(tmp_path, rgb, src, touched)
+    err = np.abs(decode(data).astype(int) - rgb)[touched].mean()
+    # The same picture saved whole with the original's tables and sampling sets the bar.
+    qtables = [np.asarray(t).tolist() for t in Image.open(io.BytesIO(src.source_bytes)).quantization.values()]
+    whole = decode(make_jpeg(rgb, subsampling, quality=None, qtables=qtables))
+    reference = np.abs(whole.astype(int) - rgb)[touched].mean()
+    assert err <= reference * 1.1 + 0.25
+
+
+def test_edits_at_the_partial_edge_mcus(tmp_path: Path) -> None:
+    src = original(tmp_path, make_jpeg(photo(), 2))
+    rgb, touched = paint(src, (180, 203, 230, 261))  # bottom-right corner, partial MCU row and column
+    report, data = export(tmp_path, rgb, src, touched)
+    assert report.method == "lossless-jpeg-blocks"
+    out = decode(data)
+    ring = cv2.dilate(mcu_pixels(touched, (2, 2)).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert not (out != src.rgb).any(axis=2)[~ring].any()
+    assert np.abs(out.astype(int) - rgb)[touched].mean() < 4
+
+
+def test_several_separate_edits(tmp_path: Path) -> None:
+    src = original(tmp_path, make_jpeg(photo(), 0))
+    rgb1, t1 = paint(src, (10, 30, 10, 40))
+    src_copy = load_image_bytes(src.source_bytes)
+    rgb2, t2 = paint(src_copy, (150, 190, 200, 250))
+    rgb = np.where(t2[:, :, None], rgb2, rgb1)
+    touched = t1 | t2
+    report, data = export(tmp_path, rgb, src, touched)
+    assert not (decode(data) != src.rgb).any(axis=2)[~mcu_pixels(touched, (1, 1))].any()
+    note = next(n for n in report.notes if "MCUs" in n)
+    assert f"{int(jpeg_blocks._mcu_grid(touched, 8, 8).sum())} of" in note
+
+
+# --- size --------------------------------------------------------------------------------------
+
+
+def test_unedited_save_is_the_original_picture_at_the_original_size(tmp_path: Path) -> None:
+    src = original(tmp_path, make_jpeg(photo(), 2))
+    report, data = export(tmp_path, src.rgb, src, None)
+    assert report.method == "lossless-jpeg-blocks"
+    np.testing.assert_array_equal(decode(data), src.rgb)
+    assert len(data) <= 1.03 * len(src.source_bytes)  # no bloat (optimised Huffman tables may even shrink it)
+
+
+def test_size_is_the_original_plus_the_changed_blocks(tmp_path: Path) -> None:
+    data_in = make_jpeg(photo(), 2, quality=92)
+    src = original(tmp_path, data_in)
+    rgb, touched = paint(src, (60, 100, 60, 120))
+    _, data = export(tmp_path, rgb, src, touched)
+    # The changed blocks cost about what they cost encoded on their own.
+    ys, xs = np.nonzero(mcu_pixels(touched, (2, 2)))
+    region = make_jpeg(np.ascontiguousarray(rgb[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]), 2, quality=92)
+    assert len(data) <= 1.03 * len(data_in) + len(region)
+    # and far less than re-compressing the whole photo at the usual export quality.
+    _, whole = export(tmp_path, rgb, src, touched, lossless_jpeg=False)
+    assert len(data) < len(whole)
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+
+def test_metadata_survives_the_block_save(tmp_path: Path) -> None:
+    data_in = with_xmp(make_jpeg(photo(), 2, exif=exif(1), icc_profile=icc(), comment=b"hello"))
+    src = original(tmp_path, data_in)
+    rgb, touched = paint(src, (60, 100, 60, 120))
+    _, data = export(tmp_path, rgb, src, touched)
+    im = Image.open(io.BytesIO(data))
+    assert im.info["icc_profile"] == icc()
+    assert im.info.get("comment") == b"hello"
+    assert im.getexif()[0x010F] == "TestCam" and im.getexif().get(0x0112, 1) == 1
+    assert XMP in data
+    markers = [s.marker for s in jpeg_blocks.parse_layout(data).segments if 0xE0 <= s.marker <= 0xEF]
+    assert markers.count(0xE0) == 1  # one JFIF header, not the encoder's plus the original's
+
+
+def test_keep_metadata_false_keeps_only_the_colour_profile(tmp_path: Path) -> None:
+    src = original(tmp_path, with_xmp(make_jpeg(photo(), 2, exif=exif(1), icc_profile=icc(), comment=b"hi")))
+    rgb, touched = paint(src, (60, 100, 60, 120))
+    report, data = export(tmp_path, rgb, src, touched, keep_metadata=False)
+    assert report.method == "lossless-jpeg-blocks"
+    im = Image.open(io.BytesIO(data))
+    assert im.info["icc_profile"] == icc()
+    assert "comment" not in im.info and len(im.getexif()) == 0 and XMP not in data
+
+
+# --- fallbacks ---------------------------------------------------------------------------------
+
+
+def _fallback(tmp_path: Path, data_in: bytes, **opts: object) -> ExportReport:
+    src = original(tmp_path, data_in)
+    rgb, touched = paint(src, (60, 100, 60, 120))
+    report, data = export(tmp_path, rgb, src, touched, **opts)
+    assert report.method == "re-encode"
+    assert np.abs(decode(data).astype(int) - rgb).mean() < 4
+    return report
+
+
+def test_progressive_jpeg_falls_back_with_a_note(tmp_path: Path) -> None:
+    report = _fallback(tmp_path, make_jpeg(photo(), 2, progressive=True))
+    assert any("progressive" in n for n in report.notes)
+
+
+def test_rotated_jpeg_falls_back_with_a_note(tmp_path: Path) -> None:
+    report = _fallback(tmp_path, make_jpeg(photo(), 2, exif=exif(6)))
+    assert any("orientation 6" in n for n in report.notes)
+    assert Image.open(report.path).getexif()[0x0112] == 1
+
+
+def test_greyscale_and_cmyk_jpegs_fall_back(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(photo()).convert("L").save(buf, "JPEG")
+    assert any("greyscale" in n for n in _fallback(tmp_path, buf.getvalue()).notes)
+    buf = io.BytesIO()
+    Image.fromarray(photo()).convert("CMYK").save(buf, "JPEG", quality=95)
+    src = original(tmp_path, buf.getvalue())
+    report, _ = export(tmp_path, src.rgb, src, None)
+    assert report.method == "re-encode" and any("CMYK" in n for n in report.notes)
+
+
+def test_missing_jpeglib_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jpeg_blocks, "jpeglib", None)
+    assert any("jpeglib" in n for n in _fallback(tmp_path, make_jpeg(photo(), 2)).notes)
+
+
+def test_turned_off_means_plain_reencode_without_complaint(tmp_path: Path) -> None:
+    report = _fallback(tmp_path, make_jpeg(photo(), 2), lossless_jpeg=False)
+    assert not any("re-encoded at quality" in n for n in report.notes)
+
+
+def test_unsupported_layouts_are_named() -> None:
+    layout = jpeg_blocks.parse_layout(make_jpeg(photo(16, 16), 2))
+    assert jpeg_blocks.unsupported_reason(layout) is None
+    cases = {
+        "arithmetic": dict(sof_marker=0xC9),
+        "12-bit": dict(precision=12),
+        "unusual chroma sampling": dict(components=(
+            jpeg_blocks.Component(1, 1, 2, 0), jpeg_blocks.Component(2, 1, 1, 1), jpeg_blocks.Component(3, 1, 1, 1))),
+        "RGB": dict(components=(
+            jpeg_blocks.Component(82, 1, 1, 0), jpeg_blocks.Component(71, 1, 1, 0), jpeg_blocks.Component(66, 1, 1, 0))),
+    }
+    for words, change in cases.items():
+        altered = jpeg_blocks.JpegLayout(**{**layout.__dict__, **change})
+        assert words in (jpeg_blocks.unsupported_reason(altered) or "")
+
+
+def test_parse_layout_rejects_non_jpeg_and_truncated_headers() -> None:
+    with pytest.raises(ValueError, match="not a JPEG"):
+        jpeg_blocks.parse_layout(b"\x89PNG\r\n")
+    data = make_jpeg(photo(16, 16))
+    with pytest.raises(ValueError):
+        jpeg_blocks.parse_layout(data[:30])
+
+
+# --- real photos -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,factors", [("sklearn-china", (1, 1)), ("kde-eveningglow", (2, 2))])
+def test_bench_photo_with_a_bench_mask(tmp_path: Path, name: str, factors: tuple[int, int]) -> None:
+    src = load_image(require_shared(BENCH / "images" / f"{name}.jpg"))
+    mask = np.asarray(Image.open(require_shared(BENCH / "masks" / f"{name}__object.png"))) > 0
+    rgb = src.rgb.copy()
+    rgb[mask] = cv2.blur(src.rgb, (31, 31))[mask]  # a stand-in for an inpainted fill
+    report, data = export(tmp_path, rgb, src, mask)
+    assert report.method == "lossless-jpeg-blocks"
+    out = decode(data)
+    keep = ~cv2.dilate(mcu_pixels(mask, factors).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    np.testing.assert_array_equal(out[keep], src.rgb[keep])
+    assert np.abs(out.astype(int) - rgb)[mask].mean() < 3
+    assert len(data) < 1.05 * len(src.source_bytes)
