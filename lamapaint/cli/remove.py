@@ -1,14 +1,219 @@
-"""``lamapaint-cli remove``: owned by the pipeline work (see docs/ARCHITECTURE.md)."""
+"""``lamapaint-cli remove``: fill the masked area of a photo, or of every photo in a folder.
+
+Single file: ``remove PHOTO --mask MASK -o OUT``. Folder: ``remove PHOTOS/ --mask MASKS/ -o OUTDIR/``;
+each photo's mask is, in this order, ``<stem>_mask.png``, ``<stem>.png`` or the only ``<stem>__*.png``
+in the mask folder, and the result is ``OUTDIR/<photo file name>``. A mask is any image of the
+photo's size; a pixel is a hole where any channel is non-zero (alpha ignored). The photo is used
+upright (EXIF orientation applied), so the mask must be drawn on the upright photo. The model is
+loaded once per run. Existing outputs are only replaced with ``--overwrite``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+
+if TYPE_CHECKING:
+    from lamapaint.inpaint.backends import Backend, InpaintOptions
+
+log = logging.getLogger(__name__)
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
+
+
+@dataclass(frozen=True)
+class Job:
+    photo: Path
+    mask: Path
+    out: Path
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("remove", help="remove the masked area of a photo (or of every photo in a folder)")
+    from lamapaint.inpaint.regions import DEFAULT_WORK_PIXELS, STRATEGIES
+
+    p = sub.add_parser(
+        "remove",
+        help="remove the masked area of a photo (or of every photo in a folder)",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    p.add_argument("photo", type=Path, metavar="PHOTO", help="a photo, or a folder of photos")
+    p.add_argument("--mask", type=Path, required=True, help="the hole mask (non-zero = remove), or a folder of masks")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file, or folder in folder mode")
+    p.add_argument("--model", default="auto", choices=["auto", "big-lama", "lama-fourier", "opencv-telea", "opencv-ns"])
+    p.add_argument("--weights", type=Path, help="use this weights file instead of the installed models")
+    p.add_argument("--strategy", default="auto", choices=list(STRATEGIES), help="see docs/PIPELINE.md (default auto)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default 0 = all cores available)")
+    p.add_argument(
+        "--work-pixels", type=int, default=0,
+        help=f"pixels per forward pass for auto/resize (default 0 = {DEFAULT_WORK_PIXELS}, lowered to fit free memory)",
+    )
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    if not 1 <= args.quality <= 100:
+        raise CliError(f"--quality must be between 1 and 100, not {args.quality}", EXIT_USAGE)
+    if args.threads < 0:
+        raise CliError(f"--threads must be 0 or more, not {args.threads}", EXIT_USAGE)
+    folder_mode = args.photo.is_dir()
+    jobs = _folder_jobs(args) if folder_mode else [_single_job(args)]
+    backend, options = _backend(args)
+    failures = 0
+    for index, job in enumerate(jobs):
+        if folder_mode and not args.quiet:
+            _progress_bar(index, len(jobs), job.photo.name)
+        try:
+            _remove_one(job, backend, options, args)
+        except CliError as exc:
+            if not folder_mode:
+                raise
+            failures += 1
+            log.debug("%s failed", job.photo, exc_info=args.verbose)
+            print(f"\nlamapaint-cli: {job.photo.name}: {exc}", file=sys.stderr)
+    if folder_mode and not args.quiet:
+        _progress_bar(len(jobs), len(jobs), "done")
+        print(file=sys.stderr)
+    if failures:
+        print(f"lamapaint-cli: {failures} of {len(jobs)} photos failed", file=sys.stderr)
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _single_job(args: argparse.Namespace) -> Job:
+    if not args.photo.exists():
+        raise CliError(f"{args.photo} does not exist", EXIT_INPUT)
+    if not args.mask.is_file():
+        raise CliError(f"mask {args.mask} does not exist or is not a file", EXIT_INPUT)
+    if args.output.is_dir():
+        raise CliError(f"{args.output} is a folder; give an output file name (folders are for folder mode)", EXIT_USAGE)
+    if args.output.exists() and not args.overwrite:
+        raise CliError(f"{args.output} already exists; use --overwrite to replace it", EXIT_EXISTS)
+    return Job(args.photo, args.mask, args.output)
+
+
+def _folder_jobs(args: argparse.Namespace) -> list[Job]:
+    if not args.mask.is_dir():
+        raise CliError(f"PHOTO is a folder, so --mask must be a folder too ({args.mask} is not)", EXIT_USAGE)
+    if args.output.exists() and not args.output.is_dir():
+        raise CliError(f"PHOTO is a folder, so -o must be a folder too ({args.output} is a file)", EXIT_USAGE)
+    photos = sorted(p for p in args.photo.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    jobs: list[Job] = []
+    missing: list[str] = []
+    for photo in photos:
+        mask = find_mask(photo, args.mask)
+        if mask is None:
+            missing.append(photo.name)
+        else:
+            jobs.append(Job(photo, mask, args.output / photo.name))
+    if missing:
+        log.warning("no mask for %d photo(s): %s", len(missing), ", ".join(missing))
+        if not args.quiet:
+            print(f"lamapaint-cli: skipping {len(missing)} photo(s) without a mask: {', '.join(missing)}", file=sys.stderr)
+    if not jobs:
+        raise CliError(f"no photo in {args.photo} has a mask in {args.mask} (see `remove --help` for the naming rule)", EXIT_INPUT)
+    args.output.mkdir(parents=True, exist_ok=True)
+    return jobs
+
+
+def find_mask(photo: Path, mask_dir: Path) -> Path | None:
+    """``<stem>_mask.png``, else ``<stem>.png`` (not the photo itself), else the only ``<stem>__*.png``."""
+    for name in (f"{photo.stem}_mask.png", f"{photo.stem}.png"):
+        candidate = mask_dir / name
+        if candidate.is_file() and candidate.resolve() != photo.resolve():
+            return candidate
+    kinds = sorted(mask_dir.glob(f"{photo.stem}__*.png"))
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _backend(args: argparse.Namespace) -> tuple["Backend", "InpaintOptions"]:
+    from lamapaint.inpaint.backends import InpaintError, InpaintOptions, create_backend
+
+    options = InpaintOptions(
+        model=args.model,
+        weights=args.weights,
+        strategy=args.strategy,
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads,
+        work_pixels=args.work_pixels,
+    )
+    try:
+        backend = create_backend(options)
+    except InpaintError as exc:
+        raise CliError(str(exc), EXIT_MODEL) from exc
+    if backend.fallback_reason and not args.quiet:
+        print(f"lamapaint-cli: {backend.fallback_reason}", file=sys.stderr)
+    return backend, options
+
+
+def load_mask(path: Path) -> np.ndarray:
+    """The hole as uint8 0/255: a pixel is a hole where any colour channel is non-zero."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("1", "L", "I", "I;16", "F"):
+                arr = np.asarray(im) != 0
+            else:
+                arr = np.asarray(im.convert("RGB")).any(axis=2)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise CliError(f"cannot read mask {path}: {exc}", EXIT_INPUT) from exc
+    return arr.astype(np.uint8) * np.uint8(255)
+
+
+def _remove_one(job: Job, backend: "Backend", options: "InpaintOptions", args: argparse.Namespace) -> None:
+    from lamapaint.inpaint.backends import InpaintError
+    from lamapaint.io.export import ExportDestinationExists, ExportError, ExportOptions, export_image
+    from lamapaint.io.images import ImageLoadError, load_image
+
+    started = time.perf_counter()
+    if job.out.exists() and not args.overwrite:
+        raise CliError(f"{job.out} already exists; use --overwrite to replace it", EXIT_EXISTS)
+    try:
+        photo = load_image(job.photo)
+    except ImageLoadError as exc:
+        raise CliError(str(exc), EXIT_INPUT) from exc
+    mask = load_mask(job.mask)
+    if mask.shape != photo.rgb.shape[:2]:
+        raise CliError(
+            f"mask {job.mask.name} is {mask.shape[1]}x{mask.shape[0]} but photo {job.photo.name} is "
+            f"{photo.width}x{photo.height} (upright); they must be the same size",
+            EXIT_INPUT,
+        )
+    try:
+        result = backend.inpaint(photo.rgb, mask, options)
+    except InpaintError as exc:
+        raise CliError(str(exc), EXIT_MODEL) from exc
+    export = ExportOptions(quality=args.quality, overwrite=args.overwrite)
+    try:
+        export_image(job.out, result, photo, export, touched=mask != 0)
+    except ExportDestinationExists as exc:
+        raise CliError(str(exc), EXIT_EXISTS) from exc
+    except ExportError as exc:
+        raise CliError(str(exc), EXIT_INPUT) from exc
+    run = backend.last_run
+    if not args.quiet and not args.photo.is_dir():
+        where = f"{backend.device}, {backend.precision}"
+        detail = f"strategy {run.strategy} (scale {run.scale:.2f}, {len(run.regions)} region(s))" if run else ""
+        print(f"{backend.name} ({where}) {detail} {time.perf_counter() - started:.2f} s -> {job.out}", file=sys.stderr)
+
+
+def _progress_bar(done: int, total: int, label: str, width: int = 30) -> None:
+    filled = width * done // max(1, total)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:<40}")
+    sys.stderr.flush()

@@ -1,0 +1,287 @@
+"""LaMa and the classical OpenCV fallback behind one small interface.
+
+A backend is created once (loading the model is the slow part) and then called many times by the
+editor or once per photo by the CLI. ``create_backend`` picks the best installed LaMa weights for
+``model="auto"``; with none installed it returns the OpenCV backend with ``fallback_reason`` set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from lamapaint.inpaint import regions as planner
+from lamapaint.inpaint.pipeline import Forward, RegionInfo, RunInfo, lama_fill, run_regions, summarize_kinds
+from lamapaint.jobs import CancelToken, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+LAMA_MODELS = ("big-lama", "lama-fourier")
+OPENCV_MODELS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
+MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
+
+FALLBACK_REASON = (
+    "No LaMa weights installed: using the OpenCV fallback (lower quality). "
+    "Get them with `lamapaint-cli models download big-lama`."
+)
+#: Extra memory one forward pass needs per working pixel in fp32 (reference README: ~0.85 KiB).
+BYTES_PER_WORK_PIXEL_FP32 = 900
+#: Share of the free memory the automatic budget may plan to use for activations.
+MEMORY_SHARE = 0.5
+
+_fallback_logged = False
+
+
+@dataclass
+class InpaintOptions:
+    """How to fill; the editor's settings and the CLI flags map onto these fields one to one."""
+
+    model: str = "auto"  # auto | big-lama | lama-fourier | opencv-telea | opencv-ns
+    weights: Path | None = None  # a weights file; overrides the installed models
+    strategy: str = "auto"  # auto | full | crop | resize (docs/PIPELINE.md)
+    device: str = "auto"  # auto | cpu | cuda | mps
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (device.select_precision resolves auto)
+    threads: int = 0  # 0 = from the cores available
+    work_pixels: int = 0  # pixels per forward pass under auto/resize; 0 = default, capped by free memory
+
+
+class InpaintError(Exception):
+    """A user-facing failure (out of memory with a suggestion, bad weights, bad input, ...)."""
+
+
+class Backend(Protocol):
+    name: str
+    device: str
+    precision: str
+    fallback_reason: str | None
+    last_run: RunInfo | None
+
+    def inpaint(
+        self,
+        image_rgb_u8: np.ndarray,
+        mask_u8: np.ndarray,
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> np.ndarray: ...
+
+
+def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
+    """Raise InpaintError unless ``image`` is (H, W, 3) uint8 and ``mask`` an (H, W) of the same size."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise InpaintError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    if mask.ndim != 2:
+        raise InpaintError(f"expected an (H, W) mask, got shape {mask.shape}")
+    if mask.shape != image.shape[:2]:
+        raise InpaintError(
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {image.shape[1]}x{image.shape[0]}; "
+            "they must be the same size"
+        )
+
+
+class LamaBackend:
+    """The LaMa generator, kept loaded between calls."""
+
+    def __init__(self, forward: Forward, name: str, device: torch.device, precision: str) -> None:
+        self._forward = forward
+        self.name = name
+        self._device = device
+        self.device = str(device)
+        self.precision = precision
+        self.fallback_reason: str | None = None
+        self.last_run: RunInfo | None = None
+
+    def inpaint(
+        self,
+        image_rgb_u8: np.ndarray,
+        mask_u8: np.ndarray,
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> np.ndarray:
+        options = options or InpaintOptions()
+        check_inputs(image_rgb_u8, mask_u8)
+        budget = work_pixel_budget(options, self._device, self.precision)
+        plan = _plan(mask_u8, options.strategy, budget)
+        started = time.perf_counter()
+
+        def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+            return lama_fill(self._forward, img, hole)
+
+        try:
+            with torch.inference_mode():
+                out, infos = run_regions(fill, image_rgb_u8, mask_u8, plan, progress, cancel)
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if self._device.type == "cuda":
+                torch.cuda.empty_cache()
+            biggest = max(plan, key=lambda r: r.network_pixels)
+            raise InpaintError(
+                f"Out of memory on {self.device} while filling a {biggest.work_size[0]}x{biggest.work_size[1]} area. "
+                "Try the 'resize' strategy or a smaller work budget, or run on the CPU."
+            ) from exc
+        self.last_run = _run_info(self, options, budget, infos, time.perf_counter() - started)
+        return out
+
+
+class OpenCVBackend:
+    """Telea or Navier-Stokes diffusion (cv2.inpaint): always available, much lower quality than LaMa.
+
+    It never downscales (its cost grows with hole pixels, not with the crop), and runs on a crop
+    around each hole region because cv2.inpaint on a whole large photo is slow.
+    """
+
+    def __init__(self, name: str = "opencv-telea", fallback_reason: str | None = None) -> None:
+        if name not in OPENCV_MODELS:
+            raise InpaintError(f"unknown OpenCV method {name!r}; expected one of {', '.join(OPENCV_MODELS)}")
+        self.name = name
+        self.device = "cpu"
+        self.precision = "uint8"
+        self.fallback_reason = fallback_reason
+        self.last_run: RunInfo | None = None
+
+    def inpaint(
+        self,
+        image_rgb_u8: np.ndarray,
+        mask_u8: np.ndarray,
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> np.ndarray:
+        options = options or InpaintOptions()
+        check_inputs(image_rgb_u8, mask_u8)
+        strategy = "crop" if options.strategy in ("auto", "resize") else options.strategy
+        plan = _plan(mask_u8, strategy, planner.DEFAULT_WORK_PIXELS)
+        radius = opencv_radius(*image_rgb_u8.shape[:2])
+        flag = OPENCV_MODELS[self.name]
+
+        def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+            bgr = cv2.inpaint(np.ascontiguousarray(img[..., ::-1]), hole.view(np.uint8), radius, flag)
+            return bgr[..., ::-1]
+
+        started = time.perf_counter()
+        out, infos = run_regions(fill, image_rgb_u8, mask_u8, plan, progress, cancel)
+        self.last_run = _run_info(self, options, 0, infos, time.perf_counter() - started)
+        return out
+
+
+def opencv_radius(height: int, width: int) -> int:
+    """cv2.inpaint's neighbourhood: 3 px on small photos, growing with the photo to at most 15."""
+    return int(np.clip(round(max(height, width) / 500), 3, 15))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA/MPS out-of-memory errors and CPU allocation failures, whatever their exact class."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text
+
+
+def work_pixel_budget(options: InpaintOptions, device: torch.device, precision: str) -> int:
+    """Pixels per forward pass: the option when set, else the default lowered to fit free memory."""
+    if options.work_pixels > 0:
+        return max(planner.MIN_WORK_PIXELS, options.work_pixels)
+    per_pixel = BYTES_PER_WORK_PIXEL_FP32 if precision == "fp32" else BYTES_PER_WORK_PIXEL_FP32 // 2
+    free = free_memory_bytes(device)
+    if free is None:
+        return planner.DEFAULT_WORK_PIXELS
+    fits = int(free * MEMORY_SHARE / per_pixel)
+    return max(planner.MIN_WORK_PIXELS, min(planner.DEFAULT_WORK_PIXELS, fits))
+
+
+def free_memory_bytes(device: torch.device) -> int | None:
+    """Memory available for activations on ``device``; None where it cannot be told."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return None
+
+
+def create_backend(options: InpaintOptions) -> Backend:
+    """The backend ``options`` ask for; ``auto`` without installed weights gives OpenCV Telea.
+
+    Raises InpaintError for an unknown model, a device that is not there, or weights that cannot be
+    loaded (an explicitly requested model that is not installed included).
+    """
+    model = options.model
+    if model in OPENCV_MODELS:
+        return OpenCVBackend(model)
+    if model not in MODELS:
+        raise InpaintError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    from lamapaint.inpaint.device import DeviceError, configure_threads, select_device, select_precision
+    from lamapaint.inpaint.optimize import prepare_generator
+    from lamapaint.inpaint.weights import NoWeightsError, WeightsError, load_generator
+
+    try:
+        device = select_device(options.device)
+        precision = select_precision(options.precision, device)
+    except DeviceError as exc:
+        raise InpaintError(str(exc)) from exc
+    if options.threads < 0:
+        raise InpaintError(f"the thread count must be 0 (automatic) or more, not {options.threads}")
+    configure_threads(options.threads)
+    try:
+        generator, info = load_generator(options.weights, None if model == "auto" else model)
+    except NoWeightsError as exc:
+        if model == "auto" and options.weights is None:
+            _log_fallback_once()
+            return OpenCVBackend("opencv-telea", fallback_reason=FALLBACK_REASON)
+        raise InpaintError(str(exc)) from exc
+    except WeightsError as exc:
+        raise InpaintError(str(exc)) from exc
+    with torch.inference_mode():
+        prepared = prepare_generator(generator, device, precision)
+    log.info("LaMa backend: %s from %s on %s, %s", info.name, info.path, device, precision)
+    return LamaBackend(prepared, info.name, device, precision)
+
+
+def _log_fallback_once() -> None:
+    global _fallback_logged
+    if not _fallback_logged:
+        log.warning(FALLBACK_REASON)
+        _fallback_logged = True
+
+
+def _plan(mask: np.ndarray, strategy: str, budget: int) -> list[planner.Region]:
+    try:
+        return planner.plan_regions(mask, strategy, budget)
+    except ValueError as exc:
+        raise InpaintError(str(exc)) from exc
+
+
+def _run_info(backend: LamaBackend | OpenCVBackend, options: InpaintOptions, budget: int, infos: list[RegionInfo], seconds: float) -> RunInfo:
+    return RunInfo(
+        backend="lama" if isinstance(backend, LamaBackend) else "opencv",
+        model=backend.name,
+        device=backend.device,
+        precision=backend.precision,
+        requested_strategy=options.strategy,
+        strategy=summarize_kinds(infos),
+        scale=min((i.scale for i in infos), default=1.0),
+        work_pixels=budget,
+        network_pixels=sum(i.network_pixels for i in infos),
+        seconds=seconds,
+        regions=infos,
+    )

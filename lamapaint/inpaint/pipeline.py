@@ -1,0 +1,149 @@
+"""Running a fill over planned regions: LaMa pre/post-processing, scaling, pasting, run records.
+
+The LaMa path reproduces the official prediction script (``bin/predict.py``) step for step: RGB/255,
+"any non-zero mask value is a hole", symmetric padding at the bottom/right to a multiple of 8, input
+``cat([img * (1 - mask), mask])``, blend, crop, ``clip(x * 255).astype(uint8)`` (truncation). Inside
+the hole the blend is the prediction itself, so only hole pixels are converted; every other pixel is
+copied from the input and comes back bit-identical. Work stays in uint8 until the crop is cut, so a
+large photo never gets a full-size float copy (20 MP as float32 would be 240 MB).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from lamapaint.core.geometry import Rect
+from lamapaint.inpaint.regions import Region, padded_side
+from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
+
+log = logging.getLogger(__name__)
+
+#: The generator as the pipeline sees it: float32 (N, 4, H, W) in, float32 (N, 3, H, W) in [0, 1] out.
+Forward = Callable[[torch.Tensor], torch.Tensor]
+#: Fills one region at its working size: (image (h, w, 3) uint8, hole (h, w) bool) -> (h, w, 3) uint8.
+RegionFill = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    """What one forward pass did; stored in a layer's info so the user can see at what scale it was made."""
+
+    rect: Rect
+    hole: Rect
+    kind: str
+    scale: float
+    work_size: tuple[int, int]
+    network_pixels: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The last ``inpaint`` call of a backend."""
+
+    backend: str
+    model: str
+    device: str
+    precision: str
+    requested_strategy: str
+    strategy: str  # what was done: "full", "crop", "resize", or kinds joined by "+"
+    scale: float  # the smallest region scale (1.0 = everything at native resolution)
+    work_pixels: int  # the per-forward budget that was in force
+    network_pixels: int  # sum over regions, after padding
+    seconds: float
+    regions: list[RegionInfo] = field(default_factory=list)
+
+
+def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """One LaMa pass on ``image`` exactly as the official predict.py; pixels outside ``hole`` are kept.
+
+    ``hole`` is a bool (h, w) map. The result equals ``clip(blended * 255).astype(uint8)`` of the
+    official path inside the hole; outside it is ``image`` itself (the official round trip through
+    float can lose one grey level there).
+    """
+    h, w = hole.shape
+    pad = ((0, padded_side(h) - h), (0, padded_side(w) - w))
+    padded_img = np.pad(image, (*pad, (0, 0)), mode="symmetric") if any(p[1] for p in pad) else image
+    padded_hole = np.pad(hole, pad, mode="symmetric") if any(p[1] for p in pad) else hole
+    img = torch.from_numpy(np.ascontiguousarray(padded_img)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    mask = torch.from_numpy(np.ascontiguousarray(padded_hole)).unsqueeze(0).unsqueeze(0).float()
+    net_in = torch.cat([img * (1 - mask), mask], dim=1)
+    del img, mask
+    pred = forward(net_in)
+    del net_in
+    pred_hwc = pred[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
+    del pred
+    out = np.array(image, dtype=np.uint8, copy=True)
+    out[hole] = np.clip(pred_hwc[hole] * 255, 0, 255).astype(np.uint8)
+    return out
+
+
+def fill_region(fill: RegionFill, image: np.ndarray, mask: np.ndarray, region: Region) -> np.ndarray:
+    """Fill ``region`` of ``image``; at scale < 1 the crop is shrunk, filled and the fill enlarged back.
+
+    Returns the crop (h, w, 3) uint8. The caller pastes only the hole pixels, so everything outside
+    the hole keeps its original, full-resolution value.
+    """
+    crop = image[region.rect.slices]
+    hole = mask[region.rect.slices] != 0
+    if region.scale >= 1.0:
+        return fill(crop, hole)
+    size = region.work_size
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    # Any coverage of a working pixel makes it a hole (65535 / block area stays >= 1 down to 1/256
+    # per side), so no colour of the removed object survives in the pixels the network keeps.
+    small_hole = cv2.resize(hole.astype(np.uint16) * np.uint16(65535), size, interpolation=cv2.INTER_AREA) != 0
+    filled = fill(small, small_hole)
+    return cv2.resize(filled, (region.rect.width, region.rect.height), interpolation=cv2.INTER_CUBIC)
+
+
+def run_regions(
+    fill: RegionFill,
+    image: np.ndarray,
+    mask: np.ndarray,
+    regions: list[Region],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, list[RegionInfo]]:
+    """Fill every region in turn; returns the whole image and per-region records.
+
+    The cancel token is checked before each region; cancelling raises ``Cancelled`` and the partly
+    filled copy is dropped, so callers never see half a result.
+    """
+    progress = progress or no_progress
+    out = np.array(image, dtype=np.uint8, copy=True)
+    infos: list[RegionInfo] = []
+    total = sum(r.network_pixels for r in regions) or 1
+    done = 0
+    for i, region in enumerate(regions):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        progress(done / total, f"Filling region {i + 1} of {len(regions)}")
+        started = time.perf_counter()
+        filled = fill_region(fill, image, mask, region)
+        hole = mask[region.rect.slices] != 0
+        out[region.rect.slices][hole] = filled[hole]
+        seconds = time.perf_counter() - started
+        done += region.network_pixels
+        infos.append(
+            RegionInfo(region.rect, region.hole, region.kind, region.scale, region.work_size, region.network_pixels, seconds)
+        )
+        log.debug("region %s (%s, scale %.3f, work %s) in %.2f s", region.rect.as_list(), region.kind, region.scale, region.work_size, seconds)
+    progress(1.0, "Done")
+    return out, infos
+
+
+def summarize_kinds(infos: list[RegionInfo]) -> str:
+    """"crop", "resize", "crop+resize", ...: the kinds of pass that ran, in order of first use."""
+    kinds: list[str] = []
+    for info in infos:
+        if info.kind not in kinds:
+            kinds.append(info.kind)
+    return "+".join(kinds) or "none"

@@ -1,0 +1,151 @@
+"""Where and at what scale the network runs: the strategy planner (pure numpy/cv2, no torch).
+
+The planner turns a hole mask into a list of :class:`Region` s. Each region is a rectangle of the
+photo that goes through the network once, at a scale chosen so that one forward pass stays within a
+pixel budget. docs/PIPELINE.md explains the rules and their defaults; the names below are the knobs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from lamapaint.core.geometry import Rect, mask_bbox
+
+STRATEGIES = ("auto", "full", "crop", "resize")
+
+#: Pixels one forward pass may see (before padding to 8) under ``auto`` and ``resize``: 4 x 512^2.
+#: At about 0.85 KiB per pixel in fp32 (reference README) that is ~0.9 GiB of activations.
+DEFAULT_WORK_PIXELS = 4 * 512 * 512
+#: The smallest budget accepted (LaMa was trained on 256^2 crops; below that fills get poor).
+MIN_WORK_PIXELS = 256 * 256
+#: Context kept around each hole, as a share of the hole's longer side ...
+MARGIN_FRACTION = 0.125
+#: ... but never less than this many pixels.
+MIN_MARGIN = 32
+#: ``auto`` runs the whole photo (the official path) when it fits the budget and the crops would
+#: cover at least this share of it anyway.
+FULL_WHEN_CROPS_COVER = 0.5
+#: ``auto`` merges all regions into one scaled region when separate regions would cost more than
+#: this many budgets in total (many scattered big holes: thick strokes over the whole photo).
+MAX_TOTAL_BUDGETS = 1.5
+#: Beyond this many hole components the planner stops merging pairwise and takes their union.
+MAX_COMPONENTS = 256
+#: The generator's smallest input side (its 1x1 bottleneck cannot be reflect-padded below 16).
+MIN_SIDE = 16
+
+
+@dataclass(frozen=True)
+class Region:
+    """One forward pass: ``rect`` of the photo, resized by ``scale`` to ``work_size`` = (w, h)."""
+
+    rect: Rect
+    hole: Rect  # bounding box of the hole pixels it fills, image coordinates
+    scale: float
+    work_size: tuple[int, int]
+    kind: str  # "full" (whole photo, scale 1) | "crop" (part, scale 1) | "resize" (scale < 1)
+
+    @property
+    def network_pixels(self) -> int:
+        """Pixels the generator processes, after padding to a multiple of 8."""
+        w, h = self.work_size
+        return padded_side(w) * padded_side(h)
+
+
+def padded_side(n: int) -> int:
+    """The side the generator sees: the next multiple of 8, and at least MIN_SIDE."""
+    return max(MIN_SIDE, -(-n // 8) * 8)
+
+
+def context_margin(hole: Rect) -> int:
+    """Context grows with the hole: a small hole needs little, a big one needs room to borrow from."""
+    return max(MIN_MARGIN, round(MARGIN_FRACTION * max(hole.width, hole.height)))
+
+
+def fit_scale(rect: Rect, work_pixels: int) -> float:
+    """1.0 when ``rect`` fits the budget, else the factor that shrinks it to the budget."""
+    return 1.0 if rect.area <= work_pixels else math.sqrt(work_pixels / rect.area)
+
+
+def make_region(rect: Rect, hole: Rect, scale: float, kind: str) -> Region:
+    if scale >= 1.0:
+        return Region(rect, hole, 1.0, (rect.width, rect.height), kind)
+    size = (max(1, round(rect.width * scale)), max(1, round(rect.height * scale)))
+    return Region(rect, hole, scale, size, "resize")
+
+
+def hole_components(mask: np.ndarray) -> list[Rect]:
+    """Bounding boxes of the 8-connected hole components (any non-zero value is a hole)."""
+    binary = (mask != 0).view(np.uint8)
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return [
+        Rect.from_xywh(int(x), int(y), int(w), int(h))
+        for x, y, w, h, _area in stats[1:count]
+    ]
+
+
+def context_crops(holes: list[Rect], width: int, height: int) -> list[tuple[Rect, Rect]]:
+    """(crop, hole bbox) pairs; crops that overlap are merged, so no pixel is filled twice."""
+    pairs = [(h.pad(context_margin(h)).clip(width, height), h) for h in holes]
+    merged = True
+    while merged:
+        merged = False
+        out: list[tuple[Rect, Rect]] = []
+        for crop, hole in pairs:
+            for i, (c, h) in enumerate(out):
+                if c.intersects(crop):
+                    union_hole = h.union(hole)
+                    # The merged hole may need more context than either part had.
+                    grown = union_hole.pad(context_margin(union_hole)).clip(width, height)
+                    out[i] = (c.union(crop).union(grown), union_hole)
+                    merged = True
+                    break
+            else:
+                out.append((crop, hole))
+        pairs = out
+    return sorted(pairs, key=lambda p: (p[0].y0, p[0].x0))
+
+
+def plan_regions(mask: np.ndarray, strategy: str = "auto", work_pixels: int = DEFAULT_WORK_PIXELS) -> list[Region]:
+    """The forward passes that fill every hole of ``mask`` under ``strategy``; [] when there is no hole.
+
+    ``full`` and ``crop`` always run at scale 1 (the user asked for it); ``resize`` and ``auto``
+    keep each pass within ``work_pixels``.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+    work_pixels = max(MIN_WORK_PIXELS, int(work_pixels))
+    height, width = mask.shape[:2]
+    bbox = mask_bbox(mask)
+    if bbox.is_empty:
+        return []
+    whole = Rect.of_image(height, width)
+    if strategy == "full":
+        return [make_region(whole, bbox, 1.0, "full")]
+    if strategy == "resize":
+        return [make_region(whole, bbox, fit_scale(whole, work_pixels), "full")]
+    holes = hole_components(mask)
+    if len(holes) > MAX_COMPONENTS:
+        pairs = [(bbox.pad(context_margin(bbox)).clip(width, height), bbox)]
+    else:
+        pairs = context_crops(holes, width, height)
+    if strategy == "crop":
+        return [make_region(crop, hole, 1.0, "crop") for crop, hole in pairs]
+    return _auto(pairs, whole, bbox, work_pixels)
+
+
+def _auto(pairs: list[tuple[Rect, Rect]], whole: Rect, bbox: Rect, work_pixels: int) -> list[Region]:
+    crop_area = sum(c.area for c, _ in pairs)
+    if whole.area <= work_pixels and crop_area >= FULL_WHEN_CROPS_COVER * whole.area:
+        return [make_region(whole, bbox, 1.0, "full")]
+    regions = [make_region(c, h, fit_scale(c, work_pixels), "crop") for c, h in pairs]
+    if len(regions) > 1 and sum(r.network_pixels for r in regions) > MAX_TOTAL_BUDGETS * work_pixels:
+        union = Rect(0, 0, 0, 0)
+        for c, _ in pairs:
+            union = union.union(c)
+        kind = "full" if union == whole else "crop"
+        regions = [make_region(union, bbox, fit_scale(union, work_pixels), kind)]
+    return regions
