@@ -134,6 +134,10 @@ class History:
         """The current state is the saved one (a project save, a fresh open)."""
         self._clean = self._state
 
+    def mark_modified(self) -> None:
+        """No reachable state is saved (a document restored from an autosave)."""
+        self._clean = _UNREACHABLE
+
     # --- changes -----------------------------------------------------------------------------
     def push(self, cmd: Command, already_applied: bool = False) -> Rect | None:
         """Record ``cmd`` (applying it first unless ``already_applied``) and drop the redo branch."""
