@@ -30,6 +30,8 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 #: Fills one region at its working size: (image (h, w, 3) uint8, hole (h, w) bool) -> (h, w, 3) uint8.
 RegionFill = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
+_CUBIC_SUPPORT = np.ones((5, 5), np.uint8)
+
 
 @dataclass(frozen=True)
 class RegionInfo:
@@ -72,8 +74,9 @@ def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarr
     pad = ((0, padded_side(h) - h), (0, padded_side(w) - w))
     padded_img = np.pad(image, (*pad, (0, 0)), mode="symmetric") if any(p[1] for p in pad) else image
     padded_hole = np.pad(hole, pad, mode="symmetric") if any(p[1] for p in pad) else hole
-    img = torch.from_numpy(np.ascontiguousarray(padded_img)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
-    mask = torch.from_numpy(np.ascontiguousarray(padded_hole)).unsqueeze(0).unsqueeze(0).float()
+    # torch wants writable memory (photos arrive read-only); np.require copies only when it must.
+    img = torch.from_numpy(np.require(padded_img, requirements=["C", "W"])).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    mask = torch.from_numpy(np.require(padded_hole, requirements=["C", "W"])).unsqueeze(0).unsqueeze(0).float()
     net_in = torch.cat([img * (1 - mask), mask], dim=1)
     del img, mask
     pred = forward(net_in)
@@ -100,6 +103,9 @@ def fill_region(fill: RegionFill, image: np.ndarray, mask: np.ndarray, region: R
     # Any coverage of a working pixel makes it a hole (65535 / block area stays >= 1 down to 1/256
     # per side), so no colour of the removed object survives in the pixels the network keeps.
     small_hole = cv2.resize(hole.astype(np.uint16) * np.uint16(65535), size, interpolation=cv2.INTER_AREA) != 0
+    # Grow it by the bicubic support (2 px), so the enlarged fill at every hole pixel is made of
+    # predicted pixels only and no shrunken context bleeds into the hole.
+    small_hole = cv2.dilate(small_hole.view(np.uint8), _CUBIC_SUPPORT).view(bool)
     filled = fill(small, small_hole)
     return cv2.resize(filled, (region.rect.width, region.rect.height), interpolation=cv2.INTER_CUBIC)
 

@@ -1,0 +1,158 @@
+"""``lamapaint-cli remove``: parity with the official path, errors and exit codes, folder mode, no Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import save_file
+
+from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, main
+from lamapaint.cli.remove import find_mask
+from lamapaint.inpaint.weights import deterministic_state_dict
+from tests.shared_data import LAMA_REFERENCE, REPO_ROOT, require_shared
+
+
+def _write_pair(folder: Path, stem: str = "photo", size: tuple[int, int] = (120, 160)) -> tuple[Path, Path]:
+    h, w = size
+    image = np.full((h, w, 3), 128, np.uint8)
+    image[40:80, 60:100] = (255, 0, 0)
+    mask = np.zeros((h, w), np.uint8)
+    mask[38:82, 58:102] = 255
+    photo = folder / f"{stem}.png"
+    Image.fromarray(image).save(photo)
+    mask_path = folder / f"{stem}_mask.png"
+    Image.fromarray(mask).save(mask_path)
+    return photo, mask_path
+
+
+@pytest.mark.slow
+def test_full_fp32_equals_official_predict(tmp_path: Path) -> None:
+    case = np.load(require_shared(LAMA_REFERENCE / "parity_big-lama_200x328.npz"))
+    weights = tmp_path / "big-lama.safetensors"
+    save_file(deterministic_state_dict("big-lama"), str(weights))
+    Image.fromarray(case["image_u8"]).save(tmp_path / "in.png")
+    Image.fromarray((case["mask"][0, 0] * 255).astype(np.uint8)).save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    argv = ["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(out),
+            "--weights", str(weights), "--strategy", "full", "--precision", "fp32", "--device", "cpu", "-q"]
+    assert main(argv) == EXIT_OK
+    result = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    expected = np.clip(case["blended"][0].transpose(1, 2, 0) * 255, 0, 255).astype(np.uint8)
+    diff = np.abs(result - expected)
+    assert diff.max() <= 1 and (diff == 0).mean() >= 0.99
+
+
+def test_opencv_single_file_and_overwrite_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, mask = _write_pair(tmp_path)
+    out = tmp_path / "out.png"
+    argv = ["remove", str(photo), "--mask", str(mask), "-o", str(out), "--model", "opencv-telea"]
+    assert main(argv) == EXIT_OK
+    assert "opencv-telea" in capsys.readouterr().err
+    result = np.asarray(Image.open(out))
+    assert np.abs(result[45:75, 65:95].astype(int) - 128).max() <= 2
+    assert main(argv) == EXIT_EXISTS
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--quiet"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_mask_size_mismatch_names_both_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, _ = _write_pair(tmp_path)
+    Image.fromarray(np.zeros((50, 70), np.uint8)).save(tmp_path / "small.png")
+    code = main(["remove", str(photo), "--mask", str(tmp_path / "small.png"), "-o", str(tmp_path / "o.png"), "--model", "opencv-ns"])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT
+    assert "70x50" in err and "160x120" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_missing_weights_is_a_model_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, mask = _write_pair(tmp_path)
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--weights", str(tmp_path / "none.ckpt")])
+    assert code == EXIT_MODEL
+    assert "none.ckpt" in capsys.readouterr().err
+
+
+def test_auto_without_weights_says_it_falls_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, mask = _write_pair(tmp_path)
+    assert main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--device", "cpu"]) == EXIT_OK
+    assert "models download big-lama" in capsys.readouterr().err
+
+
+def test_folder_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos, masks, out = tmp_path / "photos", tmp_path / "masks", tmp_path / "out"
+    photos.mkdir(), masks.mkdir()
+    a, a_mask = _write_pair(photos, "a")
+    a_mask.rename(masks / "a_mask.png")
+    b, b_mask = _write_pair(photos, "b")
+    b_mask.rename(masks / "b__object.png")
+    c, c_mask = _write_pair(photos, "c")
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(masks / "c.png")  # wrong size: fails alone
+    c_mask.unlink()
+    _write_pair(photos, "d")[1].unlink()  # no mask at all: skipped with a note
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    assert "d.png" in err and "c.png" in err and "1 of 3" in err
+
+
+def test_find_mask_naming_rule(tmp_path: Path) -> None:
+    photo = tmp_path / "x.jpg"
+    photo.touch()
+    assert find_mask(photo, tmp_path) is None
+    (tmp_path / "x__box.png").touch()
+    assert find_mask(photo, tmp_path) == tmp_path / "x__box.png"
+    (tmp_path / "x__thick.png").touch()
+    assert find_mask(photo, tmp_path) is None  # ambiguous
+    (tmp_path / "x.png").touch()
+    assert find_mask(photo, tmp_path) == tmp_path / "x.png"
+    (tmp_path / "x_mask.png").touch()
+    assert find_mask(photo, tmp_path) == tmp_path / "x_mask.png"
+    png_photo = tmp_path / "y.png"
+    png_photo.touch()
+    assert find_mask(png_photo, tmp_path) is None  # never the photo itself
+
+
+def test_keeps_exif_and_icc_and_honours_quality(tmp_path: Path) -> None:
+    image = np.random.default_rng(1).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    icc = Image.new("RGB", (1, 1)).info.get("icc_profile") or _srgb_icc()
+    photo = tmp_path / "p.png"  # a PNG source: the JPEG output is fully encoded at --quality
+    Image.fromarray(image).save(photo, exif=exif.tobytes(), icc_profile=icc)
+    mask = np.zeros((64, 96), np.uint8)
+    mask[20:40, 30:60] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    sizes = {}
+    for q in (30, 95):
+        out = tmp_path / f"o{q}.jpg"
+        assert main(["remove", str(photo), "--mask", str(tmp_path / "m.png"), "-o", str(out), "--model", "opencv-telea", "--quality", str(q), "-q"]) == 0
+        with Image.open(out) as im:
+            assert im.getexif().get(0x010F) == "TestCam"
+            assert im.info.get("icc_profile") == icc
+        sizes[q] = out.stat().st_size
+    assert sizes[30] < sizes[95]
+
+
+def _srgb_icc() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_remove_imports_no_qt(tmp_path: Path) -> None:
+    photo, mask = _write_pair(tmp_path)
+    code = (
+        "import sys\n"
+        "from lamapaint.cli import main\n"
+        f"rc = main(['remove', {str(photo)!r}, '--mask', {str(mask)!r}, '-o', {str(tmp_path / 'o.png')!r}, '--model', 'opencv-telea', '-q'])\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph')]\n"
+        "assert rc == 0 and not bad, (rc, bad)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT, timeout=120)

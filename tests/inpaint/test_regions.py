@@ -1,0 +1,142 @@
+"""The strategy planner: margins, merging, budgets, and when auto picks full / crop / resize."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lamapaint.core.geometry import Rect
+from lamapaint.inpaint import regions
+from lamapaint.inpaint.regions import DEFAULT_WORK_PIXELS, context_margin, plan_regions
+
+
+def _mask(h: int, w: int, *rects: Rect) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    for r in rects:
+        m[r.slices] = 255
+    return m
+
+
+def _covers_every_hole_pixel_once(mask: np.ndarray, plan: list[regions.Region]) -> bool:
+    count = np.zeros(mask.shape, np.int32)
+    for r in plan:
+        count[r.rect.slices] += 1
+    return bool((count[mask != 0] == 1).all())
+
+
+def test_no_hole_no_region() -> None:
+    assert plan_regions(np.zeros((50, 60), np.uint8)) == []
+
+
+def test_unknown_strategy_is_refused() -> None:
+    with pytest.raises(ValueError, match="strategy"):
+        plan_regions(_mask(20, 20, Rect(1, 1, 5, 5)), "tiles")
+
+
+def test_full_is_the_whole_photo_at_scale_one() -> None:
+    mask = _mask(3000, 4000, Rect(10, 10, 20, 20))
+    (r,) = plan_regions(mask, "full")
+    assert r.rect == Rect(0, 0, 4000, 3000) and r.scale == 1.0 and r.kind == "full"
+    assert r.hole == Rect(10, 10, 20, 20)
+
+
+def test_small_hole_on_large_photo_runs_at_native_resolution() -> None:
+    """Quality guard: a small object on a 24 MP photo is filled at scale 1 on a small crop."""
+    mask = _mask(4000, 6000, Rect(3000, 2000, 3200, 2150))
+    (r,) = plan_regions(mask, "auto")
+    assert r.scale == 1.0 and r.kind == "crop"
+    assert r.rect.contains(Rect(3000, 2000, 3200, 2150))
+    assert r.network_pixels < 6000 * 4000 / 100
+
+
+def test_big_hole_is_scaled_to_the_budget() -> None:
+    mask = _mask(4000, 6000, Rect(500, 500, 4500, 3500))
+    (r,) = plan_regions(mask, "auto", work_pixels=512 * 512)
+    assert r.scale < 1.0 and r.kind == "resize"
+    w, h = r.work_size
+    assert w * h <= 512 * 512 * 1.01
+    assert abs(w / h - r.rect.width / r.rect.height) < 0.01
+
+
+def test_crop_strategy_never_scales() -> None:
+    mask = _mask(4000, 6000, Rect(500, 500, 4500, 3500))
+    (r,) = plan_regions(mask, "crop", work_pixels=512 * 512)
+    assert r.scale == 1.0 and r.kind == "crop"
+
+
+def test_resize_scales_the_whole_photo_to_the_budget() -> None:
+    mask = _mask(2000, 3000, Rect(10, 10, 30, 30))
+    (r,) = plan_regions(mask, "resize", work_pixels=300_000)
+    assert r.rect == Rect(0, 0, 3000, 2000) and r.scale == pytest.approx((300_000 / 6_000_000) ** 0.5)
+    (small,) = plan_regions(_mask(200, 300, Rect(10, 10, 30, 30)), "resize")
+    assert small.scale == 1.0 and small.kind == "full"
+
+
+def test_margin_grows_with_the_hole() -> None:
+    assert context_margin(Rect(0, 0, 10, 10)) == regions.MIN_MARGIN
+    assert context_margin(Rect(0, 0, 2000, 100)) == round(regions.MARGIN_FRACTION * 2000)
+    assert context_margin(Rect(0, 0, 2000, 100)) > context_margin(Rect(0, 0, 400, 100))
+
+
+def test_crop_keeps_margin_and_is_clipped_at_the_border() -> None:
+    mask = _mask(1000, 1000, Rect(0, 400, 100, 500))
+    (r,) = plan_regions(mask, "crop")
+    m = context_margin(Rect(0, 400, 100, 500))
+    assert r.rect == Rect(0, 400 - m, 100 + m, 500 + m)
+
+
+def test_near_holes_merge_far_holes_stay_apart() -> None:
+    near = _mask(2000, 2000, Rect(100, 100, 150, 150), Rect(190, 100, 240, 150))
+    assert len(plan_regions(near, "crop")) == 1
+    far = _mask(2000, 2000, Rect(100, 100, 150, 150), Rect(1500, 1500, 1550, 1550))
+    plan = plan_regions(far, "crop")
+    assert len(plan) == 2
+    assert not plan[0].rect.intersects(plan[1].rect)
+
+
+def test_regions_never_overlap_and_cover_every_hole_pixel() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        rects = []
+        for _ in range(int(rng.integers(1, 12))):
+            x, y = (int(v) for v in rng.integers(0, 900, 2))
+            w, h = (int(v) for v in rng.integers(1, 120, 2))
+            rects.append(Rect(x, y, x + w, y + h))
+        mask = _mask(1000, 1000, *rects)
+        for strategy in ("auto", "crop"):
+            plan = plan_regions(mask, strategy, work_pixels=300_000)
+            assert _covers_every_hole_pixel_once(mask, plan), (strategy, rects)
+
+
+def test_auto_runs_full_on_a_small_photo_with_big_holes() -> None:
+    mask = _mask(400, 600, Rect(100, 100, 500, 300))
+    (r,) = plan_regions(mask, "auto")
+    assert r.kind == "full" and r.scale == 1.0
+
+
+def test_auto_crops_a_small_hole_on_a_small_photo() -> None:
+    (r,) = plan_regions(_mask(400, 600, Rect(100, 100, 120, 120)), "auto")
+    assert r.kind == "crop" and r.rect.area < 400 * 600 / 4
+
+
+def test_auto_merges_scattered_big_holes_into_one_scaled_pass() -> None:
+    """Thick strokes all over a photo: one pass at the budget instead of several near-budget ones."""
+    holes = [Rect(0, 0, 2500, 400), Rect(0, 2000, 2500, 2400), Rect(3500, 0, 3900, 2600)]
+    mask = _mask(2600, 4000, *holes)
+    plan = plan_regions(mask, "auto", work_pixels=DEFAULT_WORK_PIXELS)
+    assert len(plan) == 1 and plan[0].scale < 1.0
+    assert plan[0].network_pixels <= DEFAULT_WORK_PIXELS * 1.02
+    assert _covers_every_hole_pixel_once(mask, plan)
+
+
+def test_budget_has_a_floor() -> None:
+    mask = _mask(2000, 2000, Rect(0, 0, 2000, 2000))
+    (r,) = plan_regions(mask, "resize", work_pixels=10)
+    assert r.work_size[0] * r.work_size[1] >= regions.MIN_WORK_PIXELS * 0.99
+
+
+def test_many_specks_become_one_region() -> None:
+    mask = np.zeros((600, 600), np.uint8)
+    mask[::6, ::6] = 255  # 10,000 isolated pixels
+    plan = plan_regions(mask, "crop")
+    assert len(plan) == 1 and _covers_every_hole_pixel_once(mask, plan)
