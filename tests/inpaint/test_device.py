@@ -78,7 +78,10 @@ def test_unknown_device_names(name: str, monkeypatch: pytest.MonkeyPatch) -> Non
             select_device(name)
 
 
-@pytest.mark.parametrize("flags, native", [("fpu sse avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True), ("fpu sse avx2 avx512f", False)])
+@pytest.mark.parametrize(
+    "flags, native",
+    [("fpu sse avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True), ("fpu sse avx2 avx512f", False)],
+)
 def test_native_bf16_is_read_from_cpu_flags(
     flags: str, native: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_bf16_probe: None
 ) -> None:
@@ -98,7 +101,9 @@ def test_without_cpuinfo_torch_capability_decides(
     assert dev.cpu_has_native_bf16() is True
 
 
-@pytest.mark.parametrize("capability, expected", [((8, 0), "bf16"), ((9, 0), "bf16"), ((7, 5), "fp16"), ((6, 1), "fp16")])
+@pytest.mark.parametrize(
+    "capability, expected", [((8, 0), "bf16"), ((9, 0), "bf16"), ((7, 5), "fp16"), ((6, 1), "fp16")]
+)
 def test_auto_on_cuda_follows_compute_capability(
     capability: tuple[int, int], expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
