@@ -180,7 +180,8 @@ class Document:
             raise RuntimeError("stroke_to without begin_stroke")
         p1 = (float(x), float(y))
         p0 = stroke.last or p1
-        stroke.backup.save(self.mask, mask_ops.segment_bounds(p0, p1, stroke.radius, self.mask.shape))
+        for a, b in mask_ops.stroke_pieces(p0, p1, stroke.radius):
+            stroke.backup.save(self.mask, mask_ops.segment_bounds(a, b, stroke.radius, self.mask.shape))
         dirty = mask_ops.stamp_line(self.mask, p0, p1, stroke.radius, stroke.value)
         stroke.last = p1
         self._mask_changed(dirty)

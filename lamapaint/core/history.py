@@ -111,6 +111,16 @@ class History:
         return self._redo[-1][1].label if self._redo else None
 
     @property
+    def undo_labels(self) -> list[str]:
+        """Labels of the steps that can be undone, oldest first (a history panel lists them)."""
+        return [cmd.label for _, cmd in self._undo]
+
+    @property
+    def redo_labels(self) -> list[str]:
+        """Labels of the steps that can be redone, next one first."""
+        return [cmd.label for _, cmd in reversed(self._redo)]
+
+    @property
     def is_clean(self) -> bool:
         return not self._groups and self._state == self._clean
 

@@ -63,6 +63,17 @@ def _stamp_capsule(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, f
     return mask_bbox(hit).translate(box.x0, box.y0)
 
 
+def stroke_pieces(
+    p0: tuple[float, float], p1: tuple[float, float], radius: float
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Cut a segment into pieces a few radii long, so each piece's box hugs the line."""
+    r = max(float(radius), MIN_RADIUS)
+    length = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
+    n = max(1, math.ceil(length / (_PIECE_RADII * r)))
+    points = [(p0[0] + (p1[0] - p0[0]) * i / n, p0[1] + (p1[1] - p0[1]) * i / n) for i in range(n)] + [p1]
+    return list(zip(points[:-1], points[1:]))
+
+
 def stamp_line(
     mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: int
 ) -> Rect:
@@ -72,12 +83,8 @@ def stamp_line(
     leaves a continuous stroke with no gaps.
     """
     r = max(float(radius), MIN_RADIUS)
-    length = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
-    pieces = max(1, math.ceil(length / (_PIECE_RADII * r)))
     dirty = EMPTY
-    for i in range(pieces):
-        a = (p0[0] + (p1[0] - p0[0]) * i / pieces, p0[1] + (p1[1] - p0[1]) * i / pieces)
-        b = (p0[0] + (p1[0] - p0[0]) * (i + 1) / pieces, p0[1] + (p1[1] - p0[1]) * (i + 1) / pieces)
+    for a, b in stroke_pieces(p0, p1, r):
         dirty = dirty.union(_stamp_capsule(mask, a, b, r, value))
     return dirty
 

@@ -47,6 +47,7 @@ def test_undo_redo_and_labels() -> None:
     assert t.values == [1, 2] and h.undo_label == "append 2"
     h.undo()
     assert t.values == [1] and h.redo_label == "append 2" and h.can_redo
+    assert h.undo_labels == ["append 1"] and h.redo_labels == ["append 2"]
     h.redo()
     assert t.values == [1, 2] and not h.can_redo
 
