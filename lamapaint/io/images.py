@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,26 +160,32 @@ def _decode(data: bytes, name: str, path: Path | None) -> LoadedImage:
         fmt = im.format or "UNKNOWN"
         if getattr(im, "n_frames", 1) > 1:
             log.info("%s has %d frames; only the first is edited", name, im.n_frames)
+        orientation = _read_orientation(im)
         try:
             im.load()  # full decode now, so truncation surfaces here and not in the canvas
         except Exception as exc:
             raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
-        orientation, exif = _read_exif(im, fmt)
+        # Some plugins (Pillow's TIFF) already turn the pixels upright on load and drop the tag.
+        pillow_upright = orientation != 1 and _read_orientation(im) != orientation
+        exif = _exif_to_keep(im, fmt)
         icc = im.info.get("icc_profile") or None
-        high = _decode_16bit(data, im, name) if _is_16bit(data, im, fmt) else None
+        stored_hw = (im.width, im.height) if pillow_upright and orientation >= 5 else (im.height, im.width)
+        high = _decode_16bit(data, stored_hw, name) if _is_16bit(data, im, fmt) else None
         if high is not None:
-            rgb16, alpha = high
+            rgb16, alpha = high  # OpenCV never applies the orientation
             rgb = _to_8bit(rgb16)
+            pixels_orientation = orientation
         else:
             rgb16 = None
             rgb, alpha, icc = _to_rgb8(im, icc, name)
+            pixels_orientation = 1 if pillow_upright else orientation
     if icc is not None and _icc_colour_space(icc) != b"RGB ":
         # A grey/CMYK profile cannot describe RGB pixels (only reached for 16-bit grey files).
         log.info("%s: dropping a non-RGB ICC profile from the RGB working copy", name)
         icc = None
-    rgb = _finish(apply_orientation(rgb, orientation))
-    alpha = _finish(apply_orientation(alpha, orientation)) if alpha is not None else None
-    rgb16 = _finish(apply_orientation(rgb16, orientation)) if rgb16 is not None else None
+    rgb = _finish(apply_orientation(rgb, pixels_orientation))
+    alpha = _finish(apply_orientation(alpha, pixels_orientation)) if alpha is not None else None
+    rgb16 = _finish(apply_orientation(rgb16, pixels_orientation)) if rgb16 is not None else None
     return LoadedImage(
         path=path, rgb=rgb, alpha=alpha, high_bit=rgb16, format=fmt, exif=exif, icc_profile=icc,
         orientation=orientation, source_bytes=data,
@@ -192,28 +199,32 @@ def _finish(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _read_exif(im: Image.Image, fmt: str) -> tuple[int, bytes | None]:
-    """The orientation to apply and the EXIF to write back (orientation 1, no thumbnail)."""
+def _read_orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8) as the file states it now; 1 when absent or invalid."""
     try:
-        exif = im.getexif()
+        raw = im.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # a damaged EXIF block must not cost the user the photo
         log.warning("ignoring unreadable EXIF data", exc_info=True)
-        return 1, None
-    raw = exif.get(EXIF_ORIENTATION, 1)
-    orientation = raw if isinstance(raw, int) and 1 <= raw <= 8 else 1
-    if fmt == "TIFF":
-        exif = _descriptive_exif(exif)
-    if len(exif) == 0:
-        return orientation, None
-    if EXIF_ORIENTATION in exif:
-        exif[EXIF_ORIENTATION] = 1
+        return 1
+    return raw if isinstance(raw, int) and 1 <= raw <= 8 else 1
+
+
+def _exif_to_keep(im: Image.Image, fmt: str) -> bytes | None:
+    """The EXIF to write back on export: orientation 1 (pixels are upright), no thumbnail."""
     try:
+        exif = im.getexif()
+        if fmt == "TIFF":
+            exif = _descriptive_exif(exif)
+        if len(exif) == 0:
+            return None
+        if EXIF_ORIENTATION in exif:
+            exif[EXIF_ORIENTATION] = 1
         # Pillow rebuilds IFD0 and the Exif/GPS sub-IFDs; the IFD1 thumbnail (which would still
         # show the removed object) is not written.
-        return orientation, exif.tobytes()
+        return exif.tobytes()
     except Exception:
-        log.warning("EXIF data could not be re-encoded and will not be exported", exc_info=True)
-        return orientation, None
+        log.warning("EXIF data could not be read or re-encoded and will not be exported", exc_info=True)
+        return None
 
 
 def _descriptive_exif(tiff_tags: Image.Exif) -> Image.Exif:
@@ -242,10 +253,13 @@ def _is_16bit(data: bytes, im: Image.Image, fmt: str) -> bool:
     return False
 
 
-def _decode_16bit(data: bytes, im: Image.Image, name: str) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """16-bit RGB (and alpha) through OpenCV; None (8-bit fallback) where OpenCV cannot read it."""
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.dtype != np.uint16 or arr.shape[:2] != (im.height, im.width):
+def _decode_16bit(
+    data: bytes, stored_hw: tuple[int, int], name: str
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """16-bit RGB (and alpha) through OpenCV, in the file's stored layout (not yet upright);
+    None (8-bit fallback) where OpenCV cannot read it."""
+    arr = cv2.imdecode(np.frombuffer(_tiff_without_orientation(data), np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.shape[:2] != stored_hw:
         log.warning("%s: 16-bit data could not be read losslessly; editing and exporting at 8 bits", name)
         return None
     if arr.ndim == 2:
@@ -256,6 +270,32 @@ def _decode_16bit(data: bytes, im: Image.Image, name: str) -> tuple[np.ndarray, 
         return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), arr[:, :, 3]
     log.warning("%s: %d-channel 16-bit data; editing and exporting at 8 bits", name, arr.shape[2])
     return None
+
+
+def _tiff_without_orientation(data: bytes) -> bytes:
+    """TIFF bytes with IFD0's orientation set to 1 (other data returned as is).
+
+    OpenCV's TIFF reader applies the orientation tag even with IMREAD_UNCHANGED, its PNG reader
+    does not; neutralising the tag gives the stored layout for every format, and the one
+    orientation step in ``_decode`` stays the only one.
+    """
+    if data[:4] not in (b"II*\0", b"MM\0*") or len(data) < 8:
+        return data
+    end = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(end + "I", data[4:8])
+    if ifd + 2 > len(data):
+        return data
+    (count,) = struct.unpack(end + "H", data[ifd : ifd + 2])
+    for i in range(count):
+        entry = ifd + 2 + 12 * i
+        if entry + 12 > len(data):
+            break
+        tag, kind = struct.unpack(end + "HH", data[entry : entry + 4])
+        if tag == EXIF_ORIENTATION and kind == 3:  # SHORT, stored in the entry itself
+            out = bytearray(data)
+            out[entry + 8 : entry + 10] = struct.pack(end + "H", 1)
+            return bytes(out)
+    return data
 
 
 def _to_8bit(arr16: np.ndarray) -> np.ndarray:

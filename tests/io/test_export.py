@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def photo(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
     return np.clip(img + rng.integers(-8, 9, img.shape), 0, 255).astype(np.uint8)
 
 
+@functools.cache  # the profile carries a creation time: build it once
 def icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -42,6 +43,7 @@ def exif_with_orientation(orientation: int) -> bytes:
     return exif.tobytes()
 
 
+@functools.cache  # the profile carries a creation time: build it once
 def srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -324,3 +326,21 @@ def test_avif_roundtrip_when_pillow_supports_it() -> None:
     if not features.check("avif"):
         pytest.skip("this Pillow build has no AVIF support")
     _roundtrip_plugin("AVIF")
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 7])
+def test_tiff_orientation_8_and_16_bit(orientation: int) -> None:
+    """Pillow turns TIFF pixels upright itself; OpenCV (16-bit) does not: both must end upright."""
+    arr = photo(6, 10)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "TIFF", tiffinfo={0x0112: orientation})
+    loaded = load_image_bytes(buf.getvalue())
+    assert loaded.orientation == orientation
+    np.testing.assert_array_equal(loaded.rgb, apply_orientation(arr, orientation))
+
+    grey16 = (np.arange(60, dtype=np.uint16).reshape(6, 10) * 1000 + 7)
+    buf = io.BytesIO()
+    Image.fromarray(grey16).save(buf, "TIFF", tiffinfo={0x0112: orientation})
+    loaded = load_image_bytes(buf.getvalue())
+    assert loaded.high_bit is not None, "16-bit TIFF fell back to 8 bits"
+    np.testing.assert_array_equal(loaded.high_bit[:, :, 0], apply_orientation(grey16, orientation))

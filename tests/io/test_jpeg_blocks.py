@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def photo(h: int = 203, w: int = 261, seed: int = 0) -> np.ndarray:
     return np.clip(base + texture, 0, 255).astype(np.uint8)
 
 
+@functools.cache  # the profile carries a creation time: build it once
 def icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
