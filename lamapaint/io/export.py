@@ -170,6 +170,9 @@ def _encode_jpeg(
             return _encode_jpeg_blocks(rgb, source, options, touched, notes), METHOD_BLOCKS, 8
         except jpeg_blocks.LosslessUnavailable as exc:
             reason = str(exc)
+        except Exception as exc:  # a libjpeg hiccup must cost the block-wise save, not the export
+            log.warning("block-wise JPEG save failed; re-encoding", exc_info=True)
+            reason = f"the block-wise save failed ({exc})"
     if reason and options.lossless_jpeg and source is not None and source.format == "JPEG":
         notes.append(f"whole photo re-encoded at quality {options.quality}: {reason}")
         log.info("block-wise JPEG save not possible: %s", reason)
