@@ -49,7 +49,11 @@ _DANGEROUS_MODULES = frozenset(
     }
 )
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg", "exceptions": "builtins"}
-_SAFE_BUILTINS: dict[str, Callable[..., Any]] = {"set": set, "frozenset": frozenset, "complex": complex, "slice": slice}
+#: Plain value types: configs reference them (OmegaConf's ``object_type=dict``); calling them runs no code.
+_SAFE_BUILTINS: dict[str, Callable[..., Any]] = {
+    t.__name__: t
+    for t in (dict, list, tuple, set, frozenset, str, int, float, bool, bytes, complex, slice, object)
+}
 _STORAGE_DTYPES: dict[str, torch.dtype] = {
     "DoubleStorage": torch.float64,
     "FloatStorage": torch.float32,
@@ -78,6 +82,17 @@ class Placeholder:
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
+
+    # dict and list subclasses (Lightning's AttributeDict, ...) are filled by SETITEMS / APPENDS.
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.__dict__.setdefault("items", {})[key] = value
+
+    def append(self, value: Any) -> None:
+        self.__dict__.setdefault("values", []).append(value)
+
+    def extend(self, values: Any) -> None:
+        for value in values:
+            self.append(value)
 
     def __repr__(self) -> str:
         return f"<placeholder for {self.qualname}>"

@@ -397,10 +397,13 @@ def _source_stamp(path: Path) -> dict[str, str]:
 def _save_installed(loaded: LoadedWeights, name: str, metadata: dict[str, str]) -> Path:
     """Write ``models_dir/<name>.safetensors`` atomically with where it came from in its metadata."""
     tensors = {}
+    storages: set[int] = set()
     for key, tensor in loaded.state_dict.items():
         tensor = tensor.contiguous()
-        if tensor.untyped_storage().nbytes() != tensor.numel() * tensor.element_size():
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() in storages or storage.nbytes() != tensor.numel() * tensor.element_size():
             tensor = tensor.clone()  # a view into a bigger or shared storage: safetensors wants its own
+        storages.add(tensor.untyped_storage().data_ptr())
         tensors[key] = tensor
     meta = {
         "format": "pt",
@@ -440,8 +443,10 @@ def _default_name(path: Path, loaded: LoadedWeights) -> str:
 def import_model(path: str | os.PathLike[str], name: str | None = None) -> Path:
     """Validate a file the user has (by loading it) and install it as ``<name>.safetensors``."""
     file = Path(path)
+    if name is not None:
+        _valid_name(name)
     loaded = load_weights_file(file)
-    target_name = _valid_name(name) if name else _default_name(file, loaded)
+    target_name = name or _default_name(file, loaded)
     return _save_installed(loaded, target_name, {"source": str(file.resolve()), **_source_stamp(file)})
 
 
