@@ -209,7 +209,12 @@ def _remove_one(job: Job, backend: "Backend", options: "InpaintOptions", args: a
     run = backend.last_run
     if not args.quiet and not args.photo.is_dir():
         where = f"{backend.device}, {backend.precision}"
-        detail = f"strategy {run.strategy} (scale {run.scale:.2f}, {len(run.regions)} region(s))" if run else ""
+        detail = (
+            f"strategy {run.strategy} (scale {run.scale:.2f}, {len(run.regions)} region(s), "
+            f"{run.network_pixels} network px)"
+            if run
+            else ""
+        )
         print(f"{backend.name} ({where}) {detail} {time.perf_counter() - started:.2f} s -> {job.out}", file=sys.stderr)
 
 
