@@ -17,9 +17,10 @@ from lamapaint.core.geometry import Rect, mask_bbox
 
 STRATEGIES = ("auto", "full", "crop", "resize")
 
-#: Pixels one forward pass may see (before padding to 8) under ``auto`` and ``resize``: 4 x 512^2.
-#: At about 0.85 KiB per pixel in fp32 (reference README) that is ~0.9 GiB of activations.
-DEFAULT_WORK_PIXELS = 4 * 512 * 512
+#: Pixels one forward pass may see (before padding to 8) under ``auto`` and ``resize``: 2 x 512^2
+#: (e.g. 724 x 724). At about 0.85 KiB per pixel in fp32 (reference README) that is ~0.45 GiB of
+#: activations, and about 2 x t512 of CPU time. Holes whose crop fits run at native resolution.
+DEFAULT_WORK_PIXELS = 2 * 512 * 512
 #: The smallest budget accepted (LaMa was trained on 256^2 crops; below that fills get poor).
 MIN_WORK_PIXELS = 256 * 256
 #: Context kept around each hole, as a share of the hole's longer side ...
