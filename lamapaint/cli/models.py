@@ -1,14 +1,129 @@
-"""``lamapaint-cli models``: owned by the weights work (see docs/ARCHITECTURE.md)."""
+"""``lamapaint-cli models``: list, download and import LaMa weights (see docs/ARCHITECTURE.md, Weights).
+
+Torch is imported only when a command runs, so ``lamapaint-cli --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from typing import TextIO
+
+from lamapaint.cli import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, CliError
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("models", help="list, download and import LaMa weights")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="installed models, weights found on disk, and models to download")
+    download = actions.add_parser("download", help="download, verify and install a known model")
+    download.add_argument("name", help="a model name from `models list` (e.g. big-lama)")
+    download.add_argument("--url", help="download from this URL instead (a mirror)")
+    imp = actions.add_parser("import", help="validate a weights file you have and install it")
+    imp.add_argument("path", help=".ckpt, .pt (incl. IOPaint's TorchScript), .pth, .safetensors or big-lama.zip")
+    imp.add_argument("--name", help="install under this name (default: from the file name or configuration)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from lamapaint.inpaint.weights import DownloadError, WeightsError
+
+    try:
+        if args.action == "download":
+            return _download(args.name, args.url)
+        if args.action == "import":
+            return _import(args.path, args.name)
+        return _list(sys.stdout)
+    except DownloadError as exc:
+        raise CliError(str(exc), EXIT_NETWORK) from exc
+    except WeightsError as exc:
+        raise CliError(str(exc), EXIT_MODEL) from exc
+
+
+class ProgressPrinter:
+    """A ProgressCallback for stderr: a redrawn bar on a terminal, a line per 10 % elsewhere (logs, pipes)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_step = -1
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def __call__(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_draw < 0.1 and fraction < 1.0:
+                return
+            self._last_draw = now
+            filled = round(fraction * self.WIDTH)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {message}\x1b[K")
+            self._drawn = True
+        else:
+            step = int(fraction * 10)
+            if step == self._last_step:
+                return
+            self._last_step = step
+            self.stream.write(f"{fraction:4.0%} {message}\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _download(name: str, url: str | None) -> int:
+    from lamapaint.inpaint.weights import download_model, installed_models
+
+    printer = ProgressPrinter(sys.stderr)
+    try:
+        path = download_model(name, progress=printer, url_override=url)
+    finally:
+        printer.finish()
+    model = next((m for m in installed_models() if m.path == path), None)
+    config = model.config if model else "?"
+    print(f"Installed {name} ({config}) as {path}")
+    return EXIT_OK
+
+
+def _import(path: str, name: str | None) -> int:
+    from lamapaint.inpaint.weights import import_model, installed_models
+
+    target = import_model(path, name=name)
+    model = next((m for m in installed_models() if m.path == target), None)
+    config = model.config if model else "?"
+    print(f"Installed {target.stem} ({config}) as {target}")
+    return EXIT_OK
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+def _list(out: TextIO) -> int:
+    from lamapaint.inpaint.weights import KNOWN_MODELS, installed_models
+    from lamapaint.settings import app_paths
+
+    models = installed_models()
+    installed = [m for m in models if m.installed]
+    found = [m for m in models if not m.installed]
+    out.write(f"Installed models (in {app_paths().models_dir}):\n")
+    if not installed:
+        out.write("  none: run `lamapaint-cli models download big-lama`\n")
+    for m in installed:
+        sha = m.sha256[:12] if m.sha256 else "?"
+        out.write(f"  {m.name:<24} {m.config or '?':<13} {_megabytes(m.size_bytes):>10}  sha256 {sha}  from {m.source or '?'}\n")
+    if found:
+        out.write("Found on disk, not imported yet (`lamapaint-cli models import PATH`; used automatically if nothing is installed):\n")
+        for m in found:
+            out.write(f"  {m.name:<24} {m.config or '?':<13} {_megabytes(m.size_bytes):>10}  {m.path}\n")
+    out.write("Available to download (`lamapaint-cli models download NAME`):\n")
+    for spec in KNOWN_MODELS.values():
+        out.write(f"  {spec.name:<24} {spec.description}. Licence: {spec.license}\n")
+    return EXIT_OK
