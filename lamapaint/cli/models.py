@@ -118,9 +118,10 @@ def _list(out: TextIO) -> int:
         out.write("  none: run `lamapaint-cli models download big-lama`\n")
     for m in installed:
         sha = m.sha256[:12] if m.sha256 else "?"
-        out.write(f"  {m.name:<24} {m.config or '?':<13} {_megabytes(m.size_bytes):>10}  sha256 {sha}  from {m.source or '?'}\n")
+        size = _megabytes(m.size_bytes)
+        out.write(f"  {m.name:<24} {m.config or '?':<13} {size:>10}  sha256 {sha}  from {m.source or '?'}\n")
     if found:
-        out.write("Found on disk, not imported yet (`lamapaint-cli models import PATH`; used automatically if nothing is installed):\n")
+        out.write("Found on disk, not imported yet (`lamapaint-cli models import PATH`; used when nothing is installed):\n")
         for m in found:
             out.write(f"  {m.name:<24} {m.config or '?':<13} {_megabytes(m.size_bytes):>10}  {m.path}\n")
     out.write("Available to download (`lamapaint-cli models download NAME`):\n")

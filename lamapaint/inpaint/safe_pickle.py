@@ -67,6 +67,14 @@ _STORAGE_DTYPES: dict[str, torch.dtype] = {
     "BoolStorage": torch.bool,
     "UntypedStorage": torch.uint8,
 }
+#: torch.dtype objects pickle as ``torch.<name>`` globals (hyper-parameters, _rebuild_tensor_v3).
+_DTYPES: dict[str, torch.dtype] = {
+    name: getattr(torch, name)
+    for name in (
+        "float64", "double", "float32", "float", "float16", "half", "bfloat16", "int64", "long",
+        "int32", "int", "int16", "short", "int8", "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "cfloat", "complex128", "cdouble",
+    )
+}
 #: Refuse single storages above this (no LaMa tensor comes near it); guards against absurd numel values.
 MAX_STORAGE_BYTES = 1 << 31
 
@@ -122,7 +130,9 @@ class _Storage:
     flat: torch.Tensor
 
 
-def _check_tensor_args(storage: Any, offset: Any, size: Any, stride: Any) -> tuple[_Storage, int, tuple[int, ...], tuple[int, ...]]:
+def _check_tensor_args(
+    storage: Any, offset: Any, size: Any, stride: Any
+) -> tuple[_Storage, int, tuple[int, ...], tuple[int, ...]]:
     if not isinstance(storage, _Storage):
         raise WeightsError("tensor without a storage")
     if not isinstance(offset, int) or not isinstance(size, (tuple, list)) or not isinstance(stride, (tuple, list)):
@@ -142,7 +152,9 @@ def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *_rest: A
     return st.flat.as_strided(size_t, stride_t, off)
 
 
-def _rebuild_tensor_v3(storage: Any, offset: Any, size: Any, stride: Any, _grad: Any, _hooks: Any, dtype: Any, *_rest: Any) -> torch.Tensor:
+def _rebuild_tensor_v3(
+    storage: Any, offset: Any, size: Any, stride: Any, _grad: Any, _hooks: Any, dtype: Any, *_rest: Any
+) -> torch.Tensor:
     """Like v2 but the dtype comes separately (untyped storage)."""
     if not isinstance(dtype, torch.dtype) or not isinstance(storage, _Storage):
         raise WeightsError("malformed tensor record")
@@ -189,7 +201,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 class RestrictedUnpickler(pickle.Unpickler):
     """Resolves globals to our inert stand-ins; storages come from ``load_storage(key, dtype, numel)``."""
 
-    def __init__(self, file: Any, load_storage: Callable[[str, torch.dtype, int], _Storage] | None, source: str) -> None:
+    def __init__(self, file: Any, load_storage: Callable[[str, torch.dtype, int], _Storage], source: str) -> None:
         super().__init__(file)
         self._load_storage = load_storage
         self._source = source
@@ -201,10 +213,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             return allowed
         if module == "builtins" and name in _SAFE_BUILTINS:
             return _SAFE_BUILTINS[name]
-        if module == "torch" and name in _STORAGE_DTYPES:
+        if module in ("torch", "torch.storage") and name in _STORAGE_DTYPES:
             return _StorageType(_STORAGE_DTYPES[name])
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
+        if module == "torch" and name in _DTYPES:
+            return _DTYPES[name]
         if any(module == bad or module.startswith(bad + ".") for bad in _DANGEROUS_MODULES):
             raise UnsafePickleError(
                 f"{self._source}: refused to load: its pickle calls {module}.{name}, which could run code"
@@ -212,8 +224,6 @@ class RestrictedUnpickler(pickle.Unpickler):
         return _placeholder_type(f"{module}.{name}")
 
     def persistent_load(self, pid: Any) -> Any:
-        if self._load_storage is None:
-            raise WeightsError(f"{self._source}: unexpected external data reference in pickle")
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             raise WeightsError(f"{self._source}: unsupported storage reference in pickle")
         _, storage_type, key, _location, numel = pid[:5]
@@ -288,8 +298,10 @@ def read_torch_zip(path: Path) -> TorchArchive:
         try:
             with zf.open(prefix + "data.pkl") as fh:
                 root = RestrictedUnpickler(fh, load_storage, source).load()
-        except WeightsError:
-            raise
+        except WeightsError as exc:
+            if str(exc).startswith(source):
+                raise
+            raise type(exc)(f"{source}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - any malformed pickle becomes one clear error
             raise WeightsError(f"{source}: unreadable checkpoint pickle ({type(exc).__name__}: {exc})") from None
     log.debug("read %s (%s, %d storages)", source, "TorchScript" if torchscript else "torch.save", len(cache))

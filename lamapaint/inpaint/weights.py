@@ -391,7 +391,11 @@ def _header(path: Path) -> tuple[dict[str, str], list[str]]:
 def _source_stamp(path: Path) -> dict[str, str]:
     """What identifies a source file cheaply, so a second --weights FILE finds its converted copy."""
     stat = path.stat()
-    return {"source_path": str(path.resolve()), "source_size": str(stat.st_size), "source_mtime_ns": str(stat.st_mtime_ns)}
+    return {
+        "source_path": str(path.resolve()),
+        "source_size": str(stat.st_size),
+        "source_mtime_ns": str(stat.st_mtime_ns),
+    }
 
 
 def _save_installed(loaded: LoadedWeights, name: str, metadata: dict[str, str]) -> Path:
@@ -470,8 +474,9 @@ def _installed_entry(path: Path) -> InstalledModel | None:
 
 def _rank(model: InstalledModel) -> tuple[int, str]:
     """big-lama itself first, then other big-lama weights, then lama-fourier."""
-    order = 0 if model.name == "big-lama" and model.config == "big-lama" else 1 if model.config == "big-lama" else 2 if model.config == "lama-fourier" else 3
-    return order, model.name
+    if model.config == "big-lama":
+        return (0 if model.name == "big-lama" else 1), model.name
+    return (2 if model.config == "lama-fourier" else 3), model.name
 
 
 def _torch_hub_checkpoints() -> Path:
@@ -489,7 +494,11 @@ def find_existing_weights() -> list[Path]:
     if models.is_dir():
         found += sorted(p for p in models.iterdir() if p.is_file() and p.suffix in _CANDIDATE_SUFFIXES)
     hub = _torch_hub_checkpoints()
-    found += [hub / spec.filename for spec in KNOWN_MODELS.values() if spec.filename.endswith(".pt") and (hub / spec.filename).is_file()]
+    found += [
+        hub / spec.filename
+        for spec in KNOWN_MODELS.values()
+        if spec.filename.endswith(".pt") and (hub / spec.filename).is_file()
+    ]
     return found
 
 
@@ -560,7 +569,9 @@ def _load_installed(path: Path, started: float) -> tuple[torch.nn.Module, ModelI
     return generator, info
 
 
-def load_generator(path: str | os.PathLike[str] | None = None, config: str | None = None) -> tuple[torch.nn.Module, ModelInfo]:
+def load_generator(
+    path: str | os.PathLike[str] | None = None, config: str | None = None
+) -> tuple[torch.nn.Module, ModelInfo]:
     """The generator ready for inference (eval, float32, CPU) and what was loaded.
 
     ``path`` None picks the best installed model (``config`` narrows the choice); when none is
@@ -588,10 +599,12 @@ def load_generator(path: str | os.PathLike[str] | None = None, config: str | Non
         stored = file
         if loaded.source_format != "safetensors":
             try:
-                stored = _save_installed(loaded, _default_name(file, loaded), {"source": str(file.resolve()), **_source_stamp(file)})
+                name = _default_name(file, loaded)
+                stored = _save_installed(loaded, name, {"source": str(file.resolve()), **_source_stamp(file)})
             except (OSError, WeightsError) as exc:
                 log.warning("Could not store a fast-loading copy of %s: %s", file, exc)
-        info = ModelInfo(stored.stem if stored != file else file.stem, loaded.config, stored, loaded.source_format, loaded.sha256, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        info = ModelInfo(stored.stem, loaded.config, stored, loaded.source_format, loaded.sha256, elapsed)
     if config is not None and info.config != config:
         raise WeightsError(f"{file}: holds {info.config} weights, not {config}")
     log.info("Loaded %s (%s) from %s in %.2f s", info.name, info.config, info.path, info.load_seconds)

@@ -165,5 +165,27 @@ def test_view_outside_its_storage_is_an_error(tmp_path: Path) -> None:
     assert patched != pkl
     worse = tmp_path / "worse.pt"
     _rewrite_member(bad, worse, "data.pkl", lambda data, name: patched)
-    with pytest.raises(WeightsError, match="outside its storage"):
+    with pytest.raises(WeightsError, match="outside its storage") as info:
         read_torch_zip(worse)
+    assert str(info.value).startswith(str(worse))
+
+
+def test_every_tensor_record_kind_rebuilds(tmp_path: Path) -> None:
+    """Parameters, tensors with Python attributes (_rebuild_from_type_v2), untyped storages (v3), views."""
+    tagged = torch.arange(3, dtype=torch.float32)
+    tagged.note = "attribute"  # type: ignore[attr-defined]
+    base = torch.arange(12, dtype=torch.float64).reshape(3, 4)
+    objects = {
+        "parameter": torch.nn.Parameter(torch.full((2, 2), 1.5)),
+        "tagged": tagged,
+        "uint16": torch.tensor([0, 1, 65535], dtype=torch.int32).to(torch.uint16),
+        "bf16": torch.linspace(0, 1, 7, dtype=torch.bfloat16),
+        "column": base[:, 1],  # a strided view into a shared storage
+        "base": base,
+    }
+    path = tmp_path / "kinds.pt"
+    torch.save(objects, path)
+    root = read_torch_zip(path).root
+    for key, expected in objects.items():
+        assert root[key].dtype == expected.dtype, key
+        assert torch.equal(root[key], expected.detach()), key
