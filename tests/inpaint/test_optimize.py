@@ -47,7 +47,8 @@ def _photo_input(width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _to_u8(pred: torch.Tensor) -> torch.Tensor:
-    return (pred[0] * 255).round().clamp(0, 255).to(torch.int16)
+    """As the pipeline converts (official predict.py): clip(x * 255) truncated to an integer."""
+    return (pred[0] * 255).clamp(0, 255).to(torch.int16)
 
 
 @pytest.mark.parametrize("config", sorted(FOLDED_COUNTS))
