@@ -451,7 +451,9 @@ def import_model(path: str | os.PathLike[str], name: str | None = None) -> Path:
         _valid_name(name)
     loaded = load_weights_file(file)
     target_name = name or _default_name(file, loaded)
-    return _save_installed(loaded, target_name, {"source": str(file.resolve()), **_source_stamp(file)})
+    target = _save_installed(loaded, target_name, {"source": str(file.resolve()), **_source_stamp(file)})
+    _load_installed(target, time.perf_counter())  # verify what was written loads strictly
+    return target
 
 
 def _installed_entry(path: Path) -> InstalledModel | None:
@@ -674,6 +676,7 @@ def download_model(
         target = _save_installed(
             loaded, spec.name, {"source": url, "source_md5": fetched.md5, "source_size": str(fetched.size)}
         )
+        _load_installed(target, time.perf_counter())  # verify what was written loads strictly
     finally:
         fetched.path.unlink(missing_ok=True)
     report(1.0, f"Installed {name}")

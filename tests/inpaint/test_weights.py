@@ -308,3 +308,16 @@ def test_import_model_names(tmp_path: Path, fourier_layout: dict[str, torch.Tens
         import_model(best, name="../escape")
     names = sorted(m.name for m in installed_models())
     assert names == sorted(["lama-fourier", second.stem])
+
+
+def test_loose_files_in_the_models_folder_are_candidates(fourier_layout: dict[str, torch.Tensor]) -> None:
+    models = app_paths().models_dir
+    models.mkdir(parents=True)
+    loose = models / "manual-download.ckpt"
+    torch.save({"state_dict": fourier_layout}, loose)
+    (models / "notes.txt").write_text("not weights")
+    assert find_existing_weights() == [loose]
+    [candidate] = installed_models()
+    assert (candidate.name, candidate.installed, candidate.config) == ("manual-download", False, None)
+    installed = import_model(loose)
+    assert [(m.name, m.installed) for m in installed_models()] == [(installed.stem, True)]
