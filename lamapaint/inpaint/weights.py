@@ -109,7 +109,7 @@ class KnownModel:
     license: str
 
 
-_LAMA_LICENSE = "Apache-2.0 (LaMa weights, Samsung AI Center / advimman/lama)"
+_LAMA_LICENSE = "Apache-2.0 (advimman/lama)"
 #: Where the published weights live (facts from the LaMa and IOPaint projects).
 KNOWN_MODELS: dict[str, KnownModel] = {
     "big-lama": KnownModel(
