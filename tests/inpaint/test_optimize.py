@@ -119,3 +119,13 @@ def test_bf16_stays_within_two_levels_on_a_photo(folded_fp32: PreparedGenerator)
     assert hole.sum() > 1000
     assert (levels[hole] <= 2).float().mean().item() >= 0.999
     assert levels.max().item() > 0  # it really ran in bf16 (not silently in fp32)
+
+
+def test_prepared_inside_inference_mode_as_the_backend_does() -> None:
+    """Folding under inference_mode makes inference tensors; the model must still run outside it."""
+    case = np.load(require_shared(LAMA_REFERENCE / "debug_big-lama_40x56_activations.npz"))
+    with torch.inference_mode():
+        prepared = prepare_generator(_loaded("big-lama"), CPU, "fp32")
+    with torch.no_grad():
+        pred = prepared(_generator_input(case))
+    assert (pred - torch.from_numpy(case["pred"])).abs().max().item() <= TOLERANCE
