@@ -30,6 +30,7 @@ def main(path: Path | None = None) -> int:
     app = create_app()
     window = MainWindow()
     window.show()
+    QTimer.singleShot(0, window.offer_recovery)
     if path is not None:
         QTimer.singleShot(0, lambda: window.open_path(path))
     return app.exec()

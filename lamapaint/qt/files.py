@@ -47,6 +47,7 @@ class DocumentFiles(QObject):
     """File commands of the window; ``documentLoaded`` hands a new Document to the window."""
 
     documentLoaded = Signal(object)
+    projectSaved = Signal(object)  # Path
     message = Signal(str)
     recentChanged = Signal()
 
@@ -121,6 +122,7 @@ class DocumentFiles(QObject):
             if doc.revision == snapshot.revision:
                 doc.mark_clean()  # edits made during the save keep the title starred
             self.add_recent(path)
+            self.projectSaved.emit(path)
             self.message.emit(f"Saved {path.name}.")
             if on_saved is not None:
                 on_saved()

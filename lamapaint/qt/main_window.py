@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from lamapaint.core.document import Document
+from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.qt.actions import Actions
+from lamapaint.qt.autosave import AutosaveController
 from lamapaint.qt.canvas.view import CanvasView
 from lamapaint.qt.document_adapter import DocumentAdapter
 from lamapaint.qt.files import DocumentFiles
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self.view.set_tool(self.tools["brush"])
         self.removal = RemovalController(self.adapter, self.engine_options, self)
         self.files = DocumentFiles(self.adapter, self.tasks, self.settings, self)
+        self.autosave = AutosaveController(self.adapter, self.settings.autosave_seconds, self)
         self.info_bar = InfoBar(self)
         self._fallback_noticed = False
         self._histogram: HistogramPanel | None = None
@@ -253,6 +256,7 @@ class MainWindow(QMainWindow):
         self.removal.engineChanged.connect(self._engine_changed)
         self.removal.layerAdded.connect(self._layer_added)
         self.files.documentLoaded.connect(self.set_document)
+        self.files.projectSaved.connect(lambda _path: self.autosave.saved_as_project())
         self.files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
         self.tasks.busyChanged.connect(self._tasks_busy)
@@ -262,16 +266,45 @@ class MainWindow(QMainWindow):
     def document(self) -> Document | None:
         return self.adapter.document
 
-    def set_document(self, doc: Document | None) -> None:
+    def set_document(self, doc: Document | None, recovered: RecoverableSession | None = None) -> None:
         self.removal.cancel()
         self.view.set_document(doc)
         self.adapter.set_document(doc)
+        self.autosave.document_replaced(recovered)
         self.size_label.setText(f"{doc.width} × {doc.height}" if doc is not None else "")
         self._update_document_actions()
         self._update_title()
 
     def open_path(self, path: Path) -> None:
         self.files.open_path(path)
+
+    def offer_recovery(self) -> None:
+        """At start: offer autosaves of sessions that crashed."""
+        from lamapaint.qt.dialogs.recovery import RecoveryDialog
+
+        sessions = list_recoverable()
+        if not sessions:
+            return
+        dialog = RecoveryDialog(sessions, self)
+        dialog.exec()
+        if dialog.choice == RecoveryDialog.RESTORE:
+            session = dialog.selected()
+            self.tasks.run(
+                f"Restoring {session.photo_name}…",
+                lambda: restore_session(session),
+                lambda doc: self._recovered(doc, session),
+                lambda exc: self.show_message(f"Could not restore the autosave: {exc}"),
+            )
+        elif dialog.choice == RecoveryDialog.DISCARD:
+            for session in sessions:
+                try:
+                    discard_session(session)
+                except (OSError, RuntimeError) as exc:
+                    log.warning("Could not discard autosave %s: %s", session.session_id, exc)
+
+    def _recovered(self, doc: Document, session: RecoverableSession) -> None:
+        self.set_document(doc, recovered=session)
+        self.show_message(f"Restored unsaved work on {session.photo_name}. Save it to keep it.")
 
     def _doc_call(self, method: str, *args: Any) -> None:
         doc = self.document
@@ -450,6 +483,7 @@ class MainWindow(QMainWindow):
             return
         self.removal.shutdown()
         self.tasks.wait()
+        self.autosave.shutdown()
         self._save_settings()
         self.adapter.set_document(None)
         event.accept()

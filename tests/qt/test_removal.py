@@ -1,0 +1,250 @@
+"""Removing objects through the real worker thread: OpenCV, deterministic LaMa weights, cancel,
+errors, stale results, auto-remove, then save/reopen/export of the result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from lamapaint.core.document import Document
+from lamapaint.core.geometry import Rect
+from lamapaint.core.layers import Layer
+from lamapaint.jobs import Cancelled
+from lamapaint.qt.main_window import MainWindow
+from tests.qt.conftest import drag, make_photo
+
+WAIT_MS = 30_000
+
+
+def paint_object(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    """Brush over the dark square in the middle of make_photo()."""
+    win.set_brush_size(14)
+    drag(qtbot, win, [(52, 40), (76, 40), (76, 48), (52, 48), (52, 56), (76, 56)])
+
+
+def wait_idle(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: not win.removal.busy, timeout=WAIT_MS)
+
+
+def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window: MainWindow, tmp_path: Path) -> None:
+    win = doc_window
+    win.settings.model = "opencv-telea"
+    doc = win.document
+    paint_object(qtbot, win)
+    hole = doc.mask.copy()
+    assert hole[48, 64] == 255
+    qtbot.keyClick(win.view, Qt.Key.Key_Return)
+    assert win.removal.busy and win.progress_bar.isVisible()
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+    layer = doc.layers[0]
+    assert layer.info["backend"] == "opencv-telea" and layer.info["seconds"] >= 0
+    assert not doc.mask.any()  # the hole was cleared in the same step
+    assert win.actions.undo.text() == "&Undo Remove object"
+    assert layer.id in win.view.layer_items
+    # the dark square is gone: the fill is much brighter than the object was
+    square = Rect(56, 40, 72, 56)
+    assert doc.composite(square).mean() > 60 and doc.original[square.slices].mean() < 30
+    assert "opencv-telea" in win.engine_label.text()
+    # undo / redo
+    win.actions.undo.trigger()
+    assert len(doc.layers) == 0 and np.array_equal(doc.mask, hole) and not win.view.layer_items
+    win.actions.redo.trigger()
+    assert len(doc.layers) == 1 and not doc.mask.any()
+    result = doc.composite()
+    # hide through the panel
+    win.layers_panel.list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert np.array_equal(doc.composite(), doc.original)
+    win.actions.undo.trigger()
+    # save the project, reopen it, export it
+    project = tmp_path / "work.lamapaint"
+    win.files.save_to(project)
+    qtbot.waitUntil(lambda: doc.is_clean, timeout=WAIT_MS)
+    assert win.windowTitle().startswith("work.lamapaint — ")
+    win.set_document(None)
+    win.open_path(project)
+    qtbot.waitUntil(lambda: win.document is not None, timeout=WAIT_MS)
+    reopened = win.document
+    assert len(reopened.layers) == 1 and reopened.layers[0].info["backend"] == "opencv-telea"
+    np.testing.assert_array_equal(reopened.composite(), result)
+    out = tmp_path / "photo-cleaned.png"
+    win.files.export_to(out, "PNG")
+    qtbot.waitUntil(lambda: out.exists() and not win.tasks.busy, timeout=WAIT_MS)
+    np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), result)
+
+
+def test_auto_fallback_shows_notice(qtbot, doc_window: MainWindow) -> None:
+    win = doc_window
+    assert win.settings.model == "auto"
+    paint_object(qtbot, win)
+    win.actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    assert win.info_bar.isVisible() and "OpenCV" in win.info_bar.label.text()
+    assert win.info_bar.button.text() == "Get the LaMa model…"
+
+
+def test_remove_with_deterministic_lama_weights(qtbot, doc_window: MainWindow, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from lamapaint.inpaint.backends import InpaintOptions, create_backend
+    from lamapaint.inpaint.weights import deterministic_state_dict, import_model
+
+    weights = tmp_path / "lama-fourier.safetensors"
+    save_file(deterministic_state_dict("lama-fourier"), str(weights))
+    import_model(weights, name="lama-fourier")
+    win = doc_window
+    win.settings.precision = "fp32"
+    win.settings.device = "cpu"
+    doc = win.document
+    paint_object(qtbot, win)
+    seen: list = []
+    win.removal._thread.submit.connect(seen.append)
+    win.actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+    layer = doc.layers[0]
+    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32"
+    assert not win.info_bar.isVisible()
+    # the layer holds exactly what the engine makes of the same crop
+    request = seen[0]
+    expected = create_backend(InpaintOptions(device="cpu", precision="fp32")).inpaint(request.image, request.mask, InpaintOptions(device="cpu", precision="fp32"))
+    rel = layer.rect.relative_to(request.crop)
+    cov = layer.coverage > 0
+    np.testing.assert_array_equal(layer.rgb[cov], expected[rel.slices][cov])
+    np.testing.assert_array_equal(doc.composite()[~(doc.touched())], doc.original[~doc.touched()])
+
+
+class _GatedBackend:
+    """A backend that waits for the test to open its gate (or for cancel)."""
+
+    name = "gated"
+    device = "cpu"
+    precision = "fp32"
+    fallback_reason = None
+    last_run = None
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.started = threading.Event()
+
+    def inpaint(self, image, mask, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
+        self.started.set()
+        while not self.gate.wait(0.01):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("cancelled")
+        out = image.copy()
+        out[mask > 0] = (200, 180, 160)
+        return out
+
+
+@pytest.fixture
+def gated(monkeypatch: pytest.MonkeyPatch) -> _GatedBackend:
+    import lamapaint.inpaint.backends as backends
+
+    backend = _GatedBackend()
+    monkeypatch.setattr(backends, "create_backend", lambda options: backend)
+    return backend
+
+
+def test_cancel_keeps_document(qtbot, doc_window: MainWindow, gated: _GatedBackend) -> None:
+    win = doc_window
+    paint_object(qtbot, win)
+    mask = win.document.mask.copy()
+    win.actions.remove.trigger()
+    assert gated.started.wait(10)
+    assert win.cancel_button.isVisible()
+    qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
+    assert not win.removal.busy and not win.progress_bar.isVisible()
+    gated.gate.set()
+    qtbot.wait(100)
+    assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
+    assert "cancelled" in win.statusBar().currentMessage()
+
+
+def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: MainWindow, gated: _GatedBackend) -> None:
+    win = doc_window
+    doc = win.document
+    paint_object(qtbot, win)
+    win.actions.remove.trigger()
+    assert gated.started.wait(10)
+    # the GUI thread is free: paint far from the job's hole, zoom, then let the job finish
+    win.set_brush_size(4)
+    drag(qtbot, win, [(5, 5), (6, 6)])
+    win.actions.zoom_in.trigger()
+    assert doc.mask[5, 5] == 255
+    gated.gate.set()
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+    assert doc.mask[5, 5] == 255  # the new paint stays
+    assert tuple(doc.composite()[48, 64]) == (200, 180, 160)
+
+
+def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBackend) -> None:
+    win = doc_window
+    doc = win.document
+    paint_object(qtbot, win)
+    win.actions.remove.trigger()
+    assert gated.started.wait(10)
+    # something under the job's region changes: its result no longer fits
+    patch = np.zeros((10, 10, 3), np.uint8)
+    doc.add_layer(Layer.create("under", Rect(40, 30, 50, 40), patch, np.full((10, 10), 255, np.uint8)), clear_mask=False)
+    gated.gate.set()
+    wait_idle(qtbot, win)
+    qtbot.wait(50)
+    assert [layer.name for layer in doc.layers] == ["under"]
+    assert "dropped" in win.statusBar().currentMessage()
+    assert doc.mask[48, 64] == 255  # the hole is still painted: Remove can run again
+
+
+def test_worker_error_shows_message_and_leaves_document(qtbot, doc_window: MainWindow, dialogs, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import lamapaint.inpaint.backends as backends
+
+    class Failing(_GatedBackend):
+        def inpaint(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            raise backends.InpaintError("Out of memory on cuda: try the 'resize' strategy")
+
+    monkeypatch.setattr(backends, "create_backend", lambda options: Failing())
+    win = doc_window
+    paint_object(qtbot, win)
+    mask = win.document.mask.copy()
+    win.actions.remove.trigger()
+    wait_idle(qtbot, win)
+    assert any("Out of memory" in q for q in dialogs.asked)
+    assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
+
+
+def test_auto_remove_after_stroke(qtbot, doc_window: MainWindow) -> None:
+    win = doc_window
+    win.settings.model = "opencv-telea"
+    win.actions.auto_remove.setChecked(True)
+    paint_object(qtbot, win)
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+
+
+def test_nothing_painted_says_so(qtbot, doc_window: MainWindow) -> None:
+    assert not doc_window.removal.remove()
+    assert "Paint over" in doc_window.statusBar().currentMessage()
+
+
+def test_recovery_prompt_restores_autosave(qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lamapaint.io.autosave import Autosaver
+    from lamapaint.qt.dialogs.recovery import RecoveryDialog
+
+    crashed = Document(make_photo())
+    crashed.fill_rect(Rect(5, 5, 25, 25))
+    saver = Autosaver()
+    saver.save(crashed.snapshot())
+    saver._lock_fh.close()  # the process "died": its lock is gone, the files stay
+
+    def choose_restore(dialog: RecoveryDialog) -> int:
+        dialog.choice = RecoveryDialog.RESTORE
+        return 1
+
+    monkeypatch.setattr(RecoveryDialog, "exec", choose_restore)
+    window.offer_recovery()
+    qtbot.waitUntil(lambda: window.document is not None, timeout=WAIT_MS)
+    assert window.document.mask[10, 10] == 255 and not window.document.is_clean
+    assert window.windowTitle().split(" — ")[0].endswith("*")
