@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -60,12 +62,20 @@ def test_unknown_model_is_refused() -> None:
         create_backend(InpaintOptions(model="sd-xl"))
 
 
+@pytest.fixture
+def no_weights_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LAMAPAINT_HOME is already empty; also hide IOPaint's torch hub cache on a developer's machine."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+@pytest.mark.usefixtures("no_weights_anywhere")
 def test_auto_without_weights_falls_back_to_opencv() -> None:
     backend = create_backend(InpaintOptions(model="auto", device="cpu"))
     assert backend.name == "opencv-telea"
     assert backend.fallback_reason == FALLBACK_REASON
 
 
+@pytest.mark.usefixtures("no_weights_anywhere")
 def test_named_model_without_weights_is_an_error() -> None:
     with pytest.raises(InpaintError):
         create_backend(InpaintOptions(model="big-lama", device="cpu"))

@@ -78,7 +78,10 @@ def test_missing_weights_is_a_model_error(tmp_path: Path, capsys: pytest.Capture
     assert "none.ckpt" in capsys.readouterr().err
 
 
-def test_auto_without_weights_says_it_falls_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_auto_without_weights_says_it_falls_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no IOPaint cache either
     photo, mask = _write_pair(tmp_path)
     assert main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--device", "cpu"]) == EXIT_OK
     assert "models download big-lama" in capsys.readouterr().err
