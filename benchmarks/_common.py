@@ -69,6 +69,23 @@ def cases(kinds: tuple[str, ...], hd: bool | None = None) -> list[Case]:
     return sorted(found, key=lambda c: (c.width * c.height, c.name, kinds.index(c.kind)))
 
 
+def prepare(folder: Path, threads: int = 0) -> tuple[Path, float]:
+    """Write the weights file and measure t512 in a helper process, so this process never imports torch.
+
+    On Linux a child's ``ru_maxrss`` starts from its parent's resident size at fork (the high-water
+    mark survives exec), so a parent holding a model would inflate every child's peak RSS.
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    code = (
+        "import sys; from pathlib import Path; from benchmarks._common import write_weights, measure_t512; "
+        "print(write_weights(Path(sys.argv[1]))); print(measure_t512(int(sys.argv[2])))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(folder), str(threads)], env=env, cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    path, t512 = done.stdout.split()
+    return Path(path), float(t512)
+
+
 def write_weights(folder: Path, config: str = "big-lama") -> Path:
     """big-lama's deterministic weights as a .safetensors file (speed does not depend on the values)."""
     import torch

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import GFLOP_512, Case, ChildResult, cases, measure_t512, run_child, table, write_weights  # noqa: E402
+from benchmarks._common import GFLOP_512, Case, ChildResult, cases, prepare, run_child, table  # noqa: E402
 
 STRATEGIES = ("full", "crop", "resize", "auto")
 FULL_MAX_MP = 4.0
@@ -39,8 +39,7 @@ def main() -> int:
     selected = [c for c in cases(("object", "thick", "small_object")) if args.all or (c.name, c.kind) in QUICK]
     results: list[tuple[Case, str, ChildResult]] = []
     with tempfile.TemporaryDirectory(prefix="lamapaint-engine-") as tmp:
-        weights = write_weights(Path(tmp))
-        t512 = measure_t512(args.threads)
+        weights, t512 = prepare(Path(tmp), args.threads)
         print(f"t512 = {t512:.2f} s; {len(selected)} cases", file=sys.stderr)
         for case in selected:
             runs = [s for s in STRATEGIES if s != "full" or case.megapixels <= FULL_MAX_MP] + ["opencv-telea"]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Case, ChildResult, cases, measure_t512, run_child, table, write_weights  # noqa: E402
+from benchmarks._common import Case, ChildResult, cases, prepare, run_child, table  # noqa: E402
 
 KINDS = ("small_object", "object", "thick")
 QUICK_PHOTOS = ("lomiri-life", "lomiri-picosdeeuropa")
@@ -121,8 +121,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lamapaint-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        weights = write_weights(Path(tmp))
-        t512 = measure_t512(args.threads)
+        weights, t512 = prepare(Path(tmp), args.threads)
         print(f"t512 (fp32, BN folded, channels_last) = {t512:.2f} s; {len(selected)} cases", file=sys.stderr)
         results: list[tuple[Case, str, ChildResult]] = []
         for case in selected:
