@@ -134,3 +134,22 @@ def test_budget_option_and_memory_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     fp32 = work_pixel_budget(InpaintOptions(), CPU, "fp32")
     assert MIN_WORK_PIXELS <= fp32 < DEFAULT_WORK_PIXELS
     assert work_pixel_budget(InpaintOptions(), CPU, "bf16") > fp32
+
+
+def test_small_hole_on_a_large_photo_is_filled_at_scale_one_on_a_small_crop() -> None:
+    """Quality guard end to end: native resolution, and the network sees a tiny part of the photo."""
+    seen: list[tuple[int, ...]] = []
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(x.shape))
+        return torch.full((x.shape[0], 3, x.shape[2], x.shape[3]), 0.5)
+
+    image = np.zeros((3000, 4000, 3), np.uint8)
+    mask = np.zeros((3000, 4000), np.uint8)
+    mask[1400:1520, 2000:2090] = 255
+    backend = LamaBackend(forward, "big-lama", CPU, "fp32")
+    out = backend.inpaint(image, mask, InpaintOptions(strategy="auto"))
+    run = backend.last_run
+    assert run is not None and run.scale == 1.0 and run.strategy == "crop"
+    assert run.network_pixels == seen[0][2] * seen[0][3] < 3000 * 4000 / 200
+    assert (out[mask != 0] == 127).all() and not out[mask == 0].any()
