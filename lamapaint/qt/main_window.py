@@ -369,8 +369,9 @@ class MainWindow(QMainWindow):
             self._fallback_noticed = True
             self.info_bar.label.setText(
                 "No LaMa model is installed, so removals use OpenCV's classical fill, which smears "
-                f"larger areas. {info.fallback_reason}"
+                "larger areas. The LaMa model (about 200 MB) fills them convincingly."
             )
+            log.info("Fallback: %s", info.fallback_reason)
             self.info_bar.show()
             self.show_message("Using the OpenCV fallback: no LaMa model installed.")
 
@@ -399,11 +400,14 @@ class MainWindow(QMainWindow):
             from lamapaint.qt.panels.histogram import HistogramPanel
 
             self._histogram = HistogramPanel(self)
-            self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.BottomDockWidgetArea)
+            self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.RightDockWidgetArea)
+            self.tabifyDockWidget(self.history_dock, self.histogram_dock)
             self.histogram_dock.visibilityChanged.connect(self.actions.show_histogram.setChecked)
             if self._last_fill is not None:
                 self._histogram.show_fill(*self._last_fill)
         self.histogram_dock.setVisible(on)
+        if on:
+            self.histogram_dock.raise_()
 
     # -- status ---------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:

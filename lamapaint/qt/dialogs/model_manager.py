@@ -86,10 +86,13 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(False)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
+        self.about = QLabel(_known_model_text(DOWNLOADABLE), self)
+        self.about.setWordWrap(True)
 
         models_box = QGroupBox("Installed models", self)
         box_layout = QVBoxLayout(models_box)
         box_layout.addWidget(self.installed)
+        box_layout.addWidget(self.about)
         row = QHBoxLayout()
         row.addWidget(self.download_button)
         row.addWidget(self.import_button)
@@ -226,12 +229,21 @@ def _combo(parent: QWidget, items: tuple[str, ...], current: str) -> QComboBox:
 
 
 def _describe_model(model: Any) -> str:
-    name = getattr(model, "name", None) or getattr(model, "config", None) or "model"
-    path = getattr(model, "path", None)
-    size = getattr(model, "size", None) or getattr(model, "nbytes", None)
-    parts = [str(name)]
-    if path is not None:
-        parts.append(Path(str(path)).name)
-    if isinstance(size, int) and size > 0:
-        parts.append(f"{size / 1e6:.0f} MB")
-    return " — ".join(parts)
+    """One row: name, configuration, size, and whether it is ready or merely found elsewhere."""
+    parts = [str(model.name)]
+    if model.config:
+        parts.append(str(model.config))
+    if model.size_bytes:
+        parts.append(f"{model.size_bytes / 1e6:.0f} MB")
+    state = "installed" if model.installed else f"found at {model.path} (converted on first use)"
+    return " · ".join(parts) + f" — {state}"
+
+
+def _known_model_text(name: str) -> str:
+    from lamapaint.inpaint.weights import KNOWN_MODELS
+
+    known = KNOWN_MODELS.get(name)
+    if known is None:
+        return ""
+    size = f", {known.size / 1e6:.0f} MB" if known.size else ""
+    return f"{known.name}: {known.description} ({known.license}{size})."
