@@ -71,6 +71,8 @@ def _fold_into(bn: nn.Module, convs: Sequence[nn.Module | None]) -> bool:
     if not targets or any(c is not None and not isinstance(c, _Conv | nn.Identity) for c in convs):
         return False
     with torch.no_grad():
+        # Per-channel factors in float64 (a few thousand values); the weights are scaled in place in
+        # their own dtype: one pass over 200 MB instead of float64 copies, which cost ~10x at start-up.
         scale = bn.running_var.double().add(bn.eps).rsqrt()
         if bn.weight is not None:
             scale = scale * bn.weight.double()
@@ -83,7 +85,7 @@ def _fold_into(bn: nn.Module, convs: Sequence[nn.Module | None]) -> bool:
             dim = 1 if isinstance(conv, nn.ConvTranspose2d) else 0
             shape = [1] * conv.weight.dim()
             shape[dim] = -1
-            conv.weight.copy_(conv.weight.double() * scale.view(shape))
+            conv.weight.mul_(scale.to(conv.weight.dtype).view(shape))
             old_bias = conv.bias.double() * scale if conv.bias is not None else torch.zeros_like(scale)
             new_bias = old_bias + shift if index == 0 else old_bias
             if conv.bias is None:
