@@ -13,6 +13,7 @@ import itertools
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -28,12 +29,13 @@ log = logging.getLogger(__name__)
 
 #: Context around the hole: LaMa fills from what it sees, so give it generously (IOPaint uses ~128+).
 MIN_MARGIN = 128
+MAX_MARGIN = 768
 MARGIN_FRACTION = 0.75
 
 
 def context_rect(hole: Rect, width: int, height: int) -> Rect:
-    """The hole's bounding box padded by a margin that grows with the hole, clipped to the photo."""
-    margin = max(MIN_MARGIN, int(MARGIN_FRACTION * max(hole.width, hole.height)))
+    """The hole's bounding box padded by a margin that grows with the hole (capped), clipped to the photo."""
+    margin = max(MIN_MARGIN, min(MAX_MARGIN, int(MARGIN_FRACTION * max(hole.width, hole.height))))
     return hole.pad(margin).clip(width, height)
 
 
@@ -80,7 +82,7 @@ class RemovalController(QObject):
         request = InpaintRequest(
             request_id=next(self._ids),
             image=np.ascontiguousarray(doc.composite(crop)),
-            mask=np.where(doc.mask[crop.slices] > 0, 255, 0).astype(np.uint8),
+            mask=cv2.compare(np.ascontiguousarray(doc.mask[crop.slices]), 0, cv2.CMP_GT),  # 0/255, ~30x faster than np.where
             crop=crop,
             engine=dict(self._engine_options()),
             revision=doc.revision,

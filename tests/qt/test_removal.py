@@ -248,3 +248,12 @@ def test_recovery_prompt_restores_autosave(qtbot, window: MainWindow, monkeypatc
     qtbot.waitUntil(lambda: window.document is not None, timeout=WAIT_MS)
     assert window.document.mask[10, 10] == 255 and not window.document.is_clean
     assert window.windowTitle().split(" — ")[0].endswith("*")
+
+
+def test_context_rect_margin_grows_capped_and_clipped() -> None:
+    from lamapaint.qt.removal import MAX_MARGIN, MIN_MARGIN, context_rect
+
+    assert context_rect(Rect(500, 500, 510, 510), 2000, 2000) == Rect(500 - MIN_MARGIN, 500 - MIN_MARGIN, 510 + MIN_MARGIN, 510 + MIN_MARGIN)
+    assert context_rect(Rect(0, 0, 10, 10), 100, 80) == Rect(0, 0, 100, 80)
+    big = context_rect(Rect(1000, 1000, 3000, 1100), 10_000, 10_000)
+    assert big == Rect(1000 - MAX_MARGIN, 1000 - MAX_MARGIN, 3000 + MAX_MARGIN, 1100 + MAX_MARGIN)
