@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 APP_TITLE = "lamapaint"
 GROW_PIXELS = 4
 BRUSH_MIN, BRUSH_MAX = 2, 500
+DOCK_WIDTH = 280
 
 
 class InfoBar(QFrame):
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.history_panel = HistoryPanel(self.adapter, self)
         self.layers_dock = self._dock("Layers", "layersDock", self.layers_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.history_dock = self._dock("History", "historyDock", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.layers_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -402,12 +404,14 @@ class MainWindow(QMainWindow):
             self._histogram = HistogramPanel(self)
             self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.RightDockWidgetArea)
             self.tabifyDockWidget(self.history_dock, self.histogram_dock)
-            self.histogram_dock.visibilityChanged.connect(self.actions.show_histogram.setChecked)
+            # toggleViewAction follows close-button clicks but not tab switches (visibilityChanged would).
+            self.histogram_dock.toggleViewAction().toggled.connect(self.actions.show_histogram.setChecked)
             if self._last_fill is not None:
                 self._histogram.show_fill(*self._last_fill)
         self.histogram_dock.setVisible(on)
         if on:
             self.histogram_dock.raise_()
+            self.resizeDocks([self.layers_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     # -- status ---------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:

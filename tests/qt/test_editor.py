@@ -249,3 +249,18 @@ def test_big_image_uses_preview_when_zoomed_out(qtbot, window: MainWindow) -> No
     window.document.fill_rect(Rect(0, 0, 400, 400))
     mask_item = window.view.mask_item
     assert mask_item._small[:200, :200].all() and not mask_item._small[201:, 201:].any()
+
+
+def test_histogram_dock_is_lazy_and_toggles(qtbot, doc_window: MainWindow) -> None:
+    import numpy as np
+
+    win = doc_window
+    assert win._histogram is None
+    win.actions.show_histogram.setChecked(True)
+    assert win._histogram is not None and not win.histogram_dock.isHidden()
+    assert win.actions.show_histogram.isChecked()
+    rng = np.random.default_rng(1)
+    win._histogram.show_fill("Removal 1", rng.integers(0, 256, (500, 3), dtype=np.uint8), rng.integers(0, 256, (900, 3), dtype=np.uint8))
+    assert "500 filled pixels" in win._histogram.caption.text()
+    win.actions.show_histogram.setChecked(False)
+    assert win.histogram_dock.isHidden()
