@@ -74,7 +74,10 @@ def prepare(folder: Path, threads: int = 0) -> tuple[Path, float]:
 
     On Linux a child's ``ru_maxrss`` starts from its parent's resident size at fork (the high-water
     mark survives exec), so a parent holding a model would inflate every child's peak RSS.
+    Sets ``LAMAPAINT_HOME`` under ``folder`` for this process and its children: the model is
+    installed there, never in the user's own models folder.
     """
+    os.environ["LAMAPAINT_HOME"] = str(folder / "home")
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     code = (
         "import sys; from pathlib import Path; from benchmarks._common import write_weights, measure_t512; "
@@ -87,16 +90,22 @@ def prepare(folder: Path, threads: int = 0) -> tuple[Path, float]:
 
 
 def write_weights(folder: Path, config: str = "big-lama") -> Path:
-    """big-lama's deterministic weights as a .safetensors file (speed does not depend on the values)."""
+    """big-lama's deterministic weights, installed as a user's model is (speed does not depend on the values).
+
+    The file goes through ``import_model`` into the models folder of ``LAMAPAINT_HOME``, so the
+    removal runs load it the way `lamapaint-cli remove` does with its defaults after a download.
+    """
     import torch
     from safetensors.torch import save_file
 
-    from lamapaint.inpaint.weights import deterministic_state_dict
+    from lamapaint.inpaint.weights import deterministic_state_dict, import_model
 
     path = folder / f"{config}.safetensors"
     with torch.no_grad():
         save_file(deterministic_state_dict(config), str(path))
-    return path
+    installed = import_model(path, name=config)
+    path.unlink()
+    return installed
 
 
 def run_child(argv: list[str], timeout_s: float = 1800) -> ChildResult:

@@ -101,8 +101,9 @@ def baseline_child(photo: str, mask_path: str, out: str, weights: str) -> int:
 
 
 def _cli(case: Case, out: Path, weights: Path, threads: int, *extra: str) -> list[str]:
+    """The CLI with its defaults: the model is the one installed in LAMAPAINT_HOME (``weights``)."""
     return [sys.executable, "-m", "lamapaint.cli", "remove", str(case.photo), "--mask", str(case.mask), "-o", str(out),
-            "--weights", str(weights), "--threads", str(threads), "--overwrite", *extra]
+            "--threads", str(threads), "--overwrite", *extra]
 
 
 def main() -> int:

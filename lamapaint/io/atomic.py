@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+
+def _read_umask() -> int:
+    """The process umask (read once, at import, while no other thread can race the set-and-restore)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 class DestinationExistsError(FileExistsError):
@@ -26,6 +37,13 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would, or keep the
+        # mode of the file it replaces.
+        try:
+            mode = stat.S_IMODE(dest.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
