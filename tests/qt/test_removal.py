@@ -169,6 +169,7 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     win = doc_window
     doc = win.document
     paint_object(qtbot, win)
+    hole = doc.mask.copy()
     win.actions.remove.trigger()
     assert gated.started.wait(10)
     # the GUI thread is free: paint far from the job's hole, zoom, then let the job finish
@@ -180,6 +181,13 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
     assert doc.mask[5, 5] == 255  # the new paint stays
     assert tuple(doc.composite()[48, 64]) == (200, 180, 160)
+    # the job's hole, and only it, was cleared, in the same undo step as the layer
+    painted_hole = hole > 0
+    assert not doc.mask[painted_hole].any()
+    assert win.actions.undo.text() == "&Undo Remove object"
+    win.actions.undo.trigger()
+    assert len(doc.layers) == 0 and np.array_equal(doc.mask > 0, painted_hole | (doc.mask > 0)) and doc.mask[48, 64] == 255
+    assert doc.mask[5, 5] == 255
 
 
 def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBackend) -> None:
@@ -257,3 +265,19 @@ def test_context_rect_margin_grows_capped_and_clipped() -> None:
     assert context_rect(Rect(0, 0, 10, 10), 100, 80) == Rect(0, 0, 100, 80)
     big = context_rect(Rect(1000, 1000, 3000, 1100), 10_000, 10_000)
     assert big == Rect(1000 - MAX_MARGIN, 1000 - MAX_MARGIN, 3000 + MAX_MARGIN, 1100 + MAX_MARGIN)
+
+
+def test_hole_outlines_refill_exactly() -> None:
+    """Outlines through boundary pixel centres, filled by the core, cover the hole exactly."""
+    from lamapaint.core import mask as mask_ops
+    from lamapaint.qt.removal import hole_outlines
+
+    hole = np.zeros((60, 80), np.uint8)
+    hole[10:30, 12:40] = 255
+    hole[35:50, 50:70] = 255
+    hole[20:45, 30:34] = 255
+    offset = Rect(100, 200, 180, 260)
+    refilled = np.zeros((300, 300), np.uint8)
+    for points in hole_outlines(hole, offset):
+        mask_ops.fill_polygon(refilled, points, 255)
+    np.testing.assert_array_equal(refilled[offset.slices] > 0, hole > 0)
