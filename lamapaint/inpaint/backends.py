@@ -37,8 +37,6 @@ BYTES_PER_WORK_PIXEL_FP32 = 900
 #: Share of the free memory the automatic budget may plan to use for activations.
 MEMORY_SHARE = 0.5
 
-_fallback_logged = False
-
 
 @dataclass
 class InpaintOptions:
@@ -246,7 +244,8 @@ def create_backend(options: InpaintOptions) -> Backend:
         generator, info = load_generator(options.weights, None if model == "auto" else model)
     except NoWeightsError as exc:
         if model == "auto" and options.weights is None:
-            _log_fallback_once()
+            # Logged quietly: the CLI and the editor tell the user themselves, once, in their own words.
+            log.info(FALLBACK_REASON)
             return OpenCVBackend("opencv-telea", fallback_reason=FALLBACK_REASON)
         raise InpaintError(str(exc)) from exc
     except WeightsError as exc:
@@ -255,13 +254,6 @@ def create_backend(options: InpaintOptions) -> Backend:
         prepared = prepare_generator(generator, device, precision)
     log.info("LaMa backend: %s from %s on %s, %s", info.name, info.path, device, precision)
     return LamaBackend(prepared, info.name, device, precision)
-
-
-def _log_fallback_once() -> None:
-    global _fallback_logged
-    if not _fallback_logged:
-        log.warning(FALLBACK_REASON)
-        _fallback_logged = True
 
 
 def _plan(mask: np.ndarray, strategy: str, budget: int) -> list[planner.Region]:
