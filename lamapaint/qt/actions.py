@@ -79,6 +79,11 @@ class Actions(QObject):
     def tools(self) -> list[QAction]:
         return [self.tool_brush, self.tool_eraser, self.tool_lasso, self.tool_rect, self.tool_hand]
 
+    def canvas_actions(self) -> list[QAction]:
+        """Single-key shortcuts that belong to the canvas: elsewhere (a rename field, a spin box)
+        Enter, Esc and letters keep their usual meaning."""
+        return [*self.tools(), self.brush_smaller, self.brush_bigger, self.remove, self.clear_mask]
+
     def document_actions(self) -> list[QAction]:
         """Actions that need an open document."""
         return [

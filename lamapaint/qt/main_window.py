@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setAcceptDrops(True)
 
+        for action in self.actions.canvas_actions():
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
         self._build_menus()
         self._build_toolbars()
         self._build_docks()
@@ -273,6 +276,8 @@ class MainWindow(QMainWindow):
         self.view.set_document(doc)
         self.adapter.set_document(doc)
         self.autosave.document_replaced(recovered)
+        if doc is not None:
+            self.view.setFocus()  # the canvas owns the single-key shortcuts
         self.size_label.setText(f"{doc.width} × {doc.height}" if doc is not None else "")
         self._update_document_actions()
         self._update_title()

@@ -264,3 +264,52 @@ def test_histogram_dock_is_lazy_and_toggles(qtbot, doc_window: MainWindow) -> No
     assert "500 filled pixels" in win._histogram.caption.text()
     win.actions.show_histogram.setChecked(False)
     assert win.histogram_dock.isHidden()
+
+
+def test_canvas_keys_do_not_fire_while_renaming(qtbot, doc_window: MainWindow) -> None:
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    win = doc_window
+    doc = win.document
+    doc.add_layer(_layer(doc, 0, 0, 10, (9, 9, 9), "Old"))
+    doc.fill_rect(Rect(50, 50, 60, 60))
+    panel = win.layers_panel
+    panel.list.editItem(panel.list.item(0))
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit))
+    editor = QApplication.focusWidget()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Sky")  # letters are not tool shortcuts here
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # commits the name, does not start a removal
+    qtbot.waitUntil(lambda: doc.layers[0].name == "Sky")  # the delegate commits on a queued call
+    assert not win.removal.busy and doc.mask.any()
+    assert win.view.tool is win.tools["brush"]
+
+
+def test_drop_a_photo_opens_it(qtbot, window: MainWindow, photo_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_path))])
+    event = QDropEvent(QPointF(QPoint(100, 100)), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.document is not None, timeout=10_000)
+    assert window.document.width == 128 and window.view.hasFocus()
+
+
+def test_middle_button_pans_without_painting(qtbot, doc_window: MainWindow) -> None:
+    win = doc_window
+    view = win.view
+    view.set_zoom(8.0)
+    v0 = view.verticalScrollBar().value()
+    vp = view.viewport()
+    start, end = image_to_viewport(win, 60, 40), image_to_viewport(win, 60, 30)
+    qtbot.mousePress(vp, Qt.MouseButton.MiddleButton, pos=start)
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendEvent(vp, QMouseEvent(QEvent.Type.MouseMove, QPointF(end), QPointF(vp.mapToGlobal(end)), Qt.MouseButton.NoButton, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=end)
+    assert view.verticalScrollBar().value() > v0
+    assert not win.document.mask.any()
