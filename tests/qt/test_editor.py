@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
 from lamapaint.qt.main_window import MainWindow
-from tests.qt.conftest import drag, image_to_viewport, make_photo
+from tests.qt.conftest import drag, image_to_viewport
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,6 @@ errors, stale results, auto-remove, then save/reopen/export of the result."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
