@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
@@ -36,7 +34,7 @@ class HistoryPanel(QWidget):
             self.list.clear()
             if doc is None:
                 return
-            done, undone = _labels(doc.history)
+            done, undone = doc.history.undo_labels, doc.history.redo_labels
             self.list.addItem(OPEN_ROW_TEXT)
             for label in done:
                 self.list.addItem(label)
@@ -63,14 +61,3 @@ class HistoryPanel(QWidget):
         finally:
             self._updating = False
         self.refresh()
-
-
-def _labels(history: Any) -> tuple[list[str], list[str]]:
-    """Labels of the done and undone steps, oldest first.
-
-    The core History exposes counts and the top labels only; the stacks hold ``(state, command)``
-    pairs. Until it offers a public listing we read them here, in one place.
-    """
-    done = [entry[1].label for entry in history._undo]
-    undone = [entry[1].label for entry in reversed(history._redo)]
-    return done, undone
