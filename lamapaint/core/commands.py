@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lamapaint.core import mask as mask_ops
-from lamapaint.core.geometry import EMPTY, Rect, mask_bbox
+from lamapaint.core.geometry import EMPTY, Rect
 from lamapaint.core.history import Command
 from lamapaint.core.layers import Layer
 
@@ -125,7 +125,11 @@ class InvertMaskCommand(Command):
 
 
 class AddLayerCommand(Command):
-    """Put a layer on top and (optionally) clear the mask it was made from."""
+    """Put a layer on top and (optionally) clear its own hole from the mask.
+
+    Only the hole the layer was made from is cleared: paint added elsewhere while the layer was
+    being computed stays for the next removal.
+    """
 
     label = "Remove object"
 
@@ -141,9 +145,10 @@ class AddLayerCommand(Command):
         if self.clear_mask:
             if self.backup is None:
                 self.backup = TileBackup(doc.mask.shape)
-                box = mask_bbox(doc.mask)
-                self.backup.save(doc.mask, box, only_nonzero=True)
-                doc.mask[box.slices] = 0
+                rect = self.layer.rect
+                self.backup.save(doc.mask, rect, only_nonzero=True)
+                doc.mask[rect.slices][self.layer.source_mask != 0] = 0
+                self.backup.prune(doc.mask)
                 doc._mask_changed(self.backup.rect)
             else:
                 doc._mask_changed(self.backup.swap(doc.mask))

@@ -251,7 +251,7 @@ class Document:
 
     # --- layers --------------------------------------------------------------------------------
     def add_layer(self, layer: Layer, clear_mask: bool = True) -> None:
-        """Put an inpainting result on top ("Remove object"); by default the mask is cleared too."""
+        """Put an inpainting result on top ("Remove object"); by default its hole leaves the mask."""
         self._finish_stroke()
         if not self.bounds.contains(layer.rect):
             raise ValueError(f"layer box {layer.rect} is outside the {self.width}x{self.height} image")

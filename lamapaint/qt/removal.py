@@ -39,13 +39,6 @@ def context_rect(hole: Rect, width: int, height: int) -> Rect:
     return hole.pad(margin).clip(width, height)
 
 
-def hole_outlines(mask: np.ndarray, offset: Rect) -> list[list[tuple[float, float]]]:
-    """Outer outlines of a hole as polygons through its boundary pixels' centres, in photo
-    coordinates (pixel centres at +0.5, as the core's polygon fill expects)."""
-    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    return [[(float(x) + offset.x0 + 0.5, float(y) + offset.y0 + 0.5) for x, y in c.reshape(-1, 2)] for c in contours]
-
-
 class RemovalController(QObject):
     busyChanged = Signal(bool)
     progress = Signal(float, str)
@@ -154,44 +147,16 @@ class RemovalController(QObject):
             self.statusMessage.emit("The photo changed while removing; the result was dropped. Press Remove again.")
             return
         layer = self._make_layer(request, result, f"Removal {len(doc.layers) + 1}")
-        whole_mask_was_the_hole = doc.revision == request.revision or self._mask_is_request_hole(doc, request)
-        if whole_mask_was_the_hole:
-            doc.add_layer(layer, clear_mask=True)
-        else:
-            self._add_keeping_new_paint(doc, layer, request)
+        doc.add_layer(layer)  # clears the job's own hole; paint added meanwhile stays
         seconds = result.info.get("seconds", 0.0)
         self.statusMessage.emit(f"Removed with {result.info.get('backend', '?')} in {seconds:.2f} s.")
         hole = request.mask > 0
         self.layerAdded.emit(layer, result.rgb[hole], request.image[~hole])
 
-    def _add_keeping_new_paint(self, doc: "Document", layer: Layer, request: InpaintRequest) -> None:
-        """The person painted more while the job ran: add the layer and erase only the job's hole,
-        as one "Remove object" step, so the new paint stays for the next removal."""
-        history = doc.history
-        history.begin_group("Remove object")
-        try:
-            doc.add_layer(layer, clear_mask=False)
-            for points in hole_outlines(request.mask, request.crop):
-                if len(points) >= 3:
-                    doc.fill_polygon(points, erase=True)
-                else:  # a one- or two-pixel speck has no area as a polygon
-                    xs, ys = zip(*points)
-                    doc.fill_rect(Rect(int(min(xs)), int(min(ys)), int(max(xs)) + 1, int(max(ys)) + 1), erase=True)
-        finally:
-            history.commit_group()
-        self._adapter.historyChanged.emit()  # the group closed after the document's last notice
-
     def _still_applies(self, doc: "Document", request: InpaintRequest) -> bool:
         if doc.revision == request.revision:
             return True
         return bool(np.array_equal(doc.composite(request.crop), request.image))
-
-    @staticmethod
-    def _mask_is_request_hole(doc: "Document", request: InpaintRequest) -> bool:
-        inside = (doc.mask[request.crop.slices] > 0) == (request.mask > 0)
-        if not inside.all():
-            return False
-        return mask_bbox(doc.mask).union(request.crop) == request.crop or mask_bbox(doc.mask).is_empty
 
     @staticmethod
     def _make_layer(request: InpaintRequest, result: InpaintResult, name: str) -> Layer:

@@ -277,3 +277,20 @@ def test_budget_evicts_old_mask_steps_but_keeps_state() -> None:
     while doc.history.can_undo:
         doc.undo()
     assert doc.mask[0].all() and not doc.is_clean
+
+
+def test_add_layer_clears_only_its_own_hole_in_one_undo_step() -> None:
+    """Paint added while a removal ran stays for the next one; undo brings the hole back."""
+    doc = Document(np.zeros((60, 80, 3), np.uint8))
+    doc.fill_rect(Rect(10, 10, 30, 30))
+    hole = doc.mask[0:40, 0:40].copy()
+    doc.fill_rect(Rect(50, 40, 70, 55))  # painted meanwhile, elsewhere
+    before = doc.mask.copy()
+    layer = Layer.from_result("Removal 1", np.full((40, 40, 3), 200, np.uint8), hole)
+    doc.add_layer(layer)
+    assert not doc.mask[10:30, 10:30].any()
+    np.testing.assert_array_equal(doc.mask[40:55, 50:70], 255)
+    assert doc.history.undo_label == "Remove object"
+    doc.undo()
+    np.testing.assert_array_equal(doc.mask, before)
+    assert len(doc.layers) == 0

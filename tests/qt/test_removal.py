@@ -264,19 +264,3 @@ def test_context_rect_margin_grows_capped_and_clipped() -> None:
     assert context_rect(Rect(0, 0, 10, 10), 100, 80) == Rect(0, 0, 100, 80)
     big = context_rect(Rect(1000, 1000, 3000, 1100), 10_000, 10_000)
     assert big == Rect(1000 - MAX_MARGIN, 1000 - MAX_MARGIN, 3000 + MAX_MARGIN, 1100 + MAX_MARGIN)
-
-
-def test_hole_outlines_refill_exactly() -> None:
-    """Outlines through boundary pixel centres, filled by the core, cover the hole exactly."""
-    from lamapaint.core import mask as mask_ops
-    from lamapaint.qt.removal import hole_outlines
-
-    hole = np.zeros((60, 80), np.uint8)
-    hole[10:30, 12:40] = 255
-    hole[35:50, 50:70] = 255
-    hole[20:45, 30:34] = 255
-    offset = Rect(100, 200, 180, 260)
-    refilled = np.zeros((300, 300), np.uint8)
-    for points in hole_outlines(hole, offset):
-        mask_ops.fill_polygon(refilled, points, 255)
-    np.testing.assert_array_equal(refilled[offset.slices] > 0, hole > 0)
