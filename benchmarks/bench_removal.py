@@ -112,6 +112,9 @@ def main() -> int:
     group.add_argument("--quick", action="store_true", help="2 HD photos (default)")
     group.add_argument("--all", action="store_true", help="every HD photo")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--full-max-mp", type=float, default=FULL_MAX_MP,
+                        help=f"run the official full-image path on photos up to this size (default {FULL_MAX_MP:g} MP; "
+                        "it needs about 0.85 GiB per MP and minutes per photo)")
     parser.add_argument("--keep", type=Path, help="keep the output photos in this folder")
     parser.add_argument("--baseline-child", nargs=4, metavar=("PHOTO", "MASK", "OUT", "WEIGHTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,7 +135,7 @@ def main() -> int:
                 "baseline": [sys.executable, str(Path(__file__).resolve()), "--baseline-child", str(case.photo),
                              str(case.mask), str(out.with_suffix(".baseline.jpg")), str(weights)],
             }
-            if case.megapixels <= FULL_MAX_MP:
+            if case.megapixels <= args.full_max_mp:
                 runs["full"] = _cli(case, out.with_suffix(".full.jpg"), weights, args.threads, "--strategy", "full", "--precision", "fp32")
             for method, argv in runs.items():
                 started = time.strftime("%H:%M:%S")
