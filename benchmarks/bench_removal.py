@@ -112,6 +112,7 @@ def main() -> int:
     group.add_argument("--quick", action="store_true", help="2 HD photos (default)")
     group.add_argument("--all", action="store_true", help="every HD photo")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="mask kinds to run")
     parser.add_argument("--full-max-mp", type=float, default=FULL_MAX_MP,
                         help=f"run the official full-image path on photos up to this size (default {FULL_MAX_MP:g} MP; "
                         "it needs about 0.85 GiB per MP and minutes per photo)")
@@ -121,7 +122,7 @@ def main() -> int:
     if args.baseline_child:
         return baseline_child(*args.baseline_child)
 
-    selected = [c for c in cases(KINDS, hd=True) if args.all or c.name in QUICK_PHOTOS]
+    selected = [c for c in cases(tuple(args.kinds), hd=True) if args.all or c.name in QUICK_PHOTOS]
     with tempfile.TemporaryDirectory(prefix="lamapaint-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
