@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import io
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, JpegImagePlugin
+from PIL import Image, JpegImagePlugin
 
 from lamapaint.io.export import (
     ExportDestinationExists,
@@ -19,6 +18,7 @@ from lamapaint.io.export import (
     format_for,
 )
 from lamapaint.io.images import LoadedImage, load_image, load_image_bytes
+from tests.io.metadata import exif_with_orientation, srgb_icc
 
 
 def photo(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
@@ -26,18 +26,6 @@ def photo(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     img = np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x * 7 + y * 3) % 256], axis=-1)
     return np.clip(img + rng.integers(-8, 9, img.shape), 0, 255).astype(np.uint8)
-
-
-@functools.cache  # the profile carries a creation time: build it once
-def icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def exif(orientation: int = 1) -> bytes:
-    e = Image.Exif()
-    e[0x0112] = orientation
-    e[0x010F] = "TestCam"
-    return e.tobytes()
 
 
 def source_file(tmp_path: Path, arr: np.ndarray, fmt: str = "PNG", name: str = "original.png", **kw: object) -> LoadedImage:
@@ -164,23 +152,23 @@ def test_export_without_a_source(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["out.jpg", "out.png", "out.webp", "out.tif"])
 def test_metadata_is_kept_and_orientation_reset(tmp_path: Path, name: str) -> None:
     arr = photo()
-    src = source_file(tmp_path, arr, exif=exif(6), icc_profile=icc())
+    src = source_file(tmp_path, arr, exif=exif_with_orientation(6), icc_profile=srgb_icc())
     assert src.orientation == 6 and src.rgb.shape == (56, 40, 3)
     export_image(tmp_path / name, src.rgb, src, ExportOptions())
     out = load_image(tmp_path / name)
     assert out.rgb.shape == (56, 40, 3)  # written upright, not rotated a second time
-    assert out.icc_profile == icc()
+    assert out.icc_profile == srgb_icc()
     tags = exif_of(tmp_path / name)
     assert tags.get(0x0112, 1) == 1
     assert tags[0x010F] == "TestCam"
 
 
 def test_keep_metadata_false_drops_exif_but_keeps_colour_profile(tmp_path: Path) -> None:
-    src = source_file(tmp_path, photo(), exif=exif(), icc_profile=icc())
+    src = source_file(tmp_path, photo(), exif=exif_with_orientation(), icc_profile=srgb_icc())
     for name in ("out.jpg", "out.png"):
         export_image(tmp_path / name, src.rgb, src, ExportOptions(keep_metadata=False))
         assert len(exif_of(tmp_path / name)) == 0
-        assert load_image(tmp_path / name).icc_profile == icc()
+        assert load_image(tmp_path / name).icc_profile == srgb_icc()
 
 
 # --- alpha and 16-bit ------------------------------------------------------------------------
@@ -243,10 +231,10 @@ def test_pixels_that_differ_count_as_touched_even_if_not_marked(tmp_path: Path) 
 def test_16bit_png_keeps_icc_and_exif(tmp_path: Path) -> None:
     rng = np.random.default_rng(6)
     src = _png16(tmp_path / "original.png", rng.integers(0, 65536, (8, 8, 3), dtype=np.uint16))
-    src.icc_profile, src.exif = icc(), exif(1)
+    src.icc_profile, src.exif = srgb_icc(), exif_with_orientation(1)
     export_image(tmp_path / "out.png", src.rgb, src, ExportOptions())
     out = load_image(tmp_path / "out.png")
-    assert out.high_bit is not None and out.icc_profile == icc()
+    assert out.high_bit is not None and out.icc_profile == srgb_icc()
     assert exif_of(tmp_path / "out.png")[0x010F] == "TestCam"
 
 

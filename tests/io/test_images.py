@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import struct
 import zlib
@@ -15,6 +14,7 @@ from PIL import Image, ImageCms, ImageOps, features
 
 from lamapaint.io import images
 from lamapaint.io.images import MAX_PIXELS, ImageLoadError, apply_orientation, load_image, load_image_bytes
+from tests.io.metadata import exif_with_orientation, srgb_icc
 from tests.shared_data import BENCH, require_shared
 
 
@@ -34,18 +34,6 @@ def encode(arr: np.ndarray, fmt: str, mode: str | None = None, **kw: object) -> 
         im = im.convert(mode)
     im.save(buf, fmt, **kw)
     return buf.getvalue()
-
-
-def exif_with_orientation(orientation: int) -> bytes:
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x010F] = "TestCam"
-    return exif.tobytes()
-
-
-@functools.cache  # the profile carries a creation time: build it once
-def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:

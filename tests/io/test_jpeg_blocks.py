@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 from pathlib import Path
 
@@ -10,11 +9,12 @@ import cv2
 import jpeglib
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from lamapaint.io import jpeg_blocks
 from lamapaint.io.export import ExportOptions, ExportReport, export_image
 from lamapaint.io.images import LoadedImage, load_image, load_image_bytes
+from tests.io.metadata import exif_with_orientation, srgb_icc
 from tests.shared_data import BENCH, require_shared
 
 SUBSAMPLING_FACTORS = {0: (1, 1), 1: (2, 1), 2: (2, 2)}  # Pillow's subsampling -> luma (h, v)
@@ -28,18 +28,6 @@ def photo(h: int = 203, w: int = 261, seed: int = 0) -> np.ndarray:
     base = np.stack([x / w * 220 + 20, y / h * 200 + 30, (x + y) / (w + h) * 180 + 40], axis=-1)
     texture = cv2.GaussianBlur(rng.normal(0, 25, (h, w, 3)).astype(np.float32), (0, 0), 1.5)
     return np.clip(base + texture, 0, 255).astype(np.uint8)
-
-
-@functools.cache  # the profile carries a creation time: build it once
-def icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def exif(orientation: int = 1) -> bytes:
-    e = Image.Exif()
-    e[0x0112] = orientation
-    e[0x010F] = "TestCam"
-    return e.tobytes()
 
 
 def make_jpeg(arr: np.ndarray, subsampling: int = 2, quality: int | None = 88, **kw: object) -> bytes:
@@ -199,12 +187,12 @@ def test_size_is_the_original_plus_the_changed_blocks(tmp_path: Path) -> None:
 
 
 def test_metadata_survives_the_block_save(tmp_path: Path) -> None:
-    data_in = with_xmp(make_jpeg(photo(), 2, exif=exif(1), icc_profile=icc(), comment=b"hello"))
+    data_in = with_xmp(make_jpeg(photo(), 2, exif=exif_with_orientation(1), icc_profile=srgb_icc(), comment=b"hello"))
     src = original(tmp_path, data_in)
     rgb, touched = paint(src, (60, 100, 60, 120))
     _, data = export(tmp_path, rgb, src, touched)
     im = Image.open(io.BytesIO(data))
-    assert im.info["icc_profile"] == icc()
+    assert im.info["icc_profile"] == srgb_icc()
     assert im.info.get("comment") == b"hello"
     assert im.getexif()[0x010F] == "TestCam" and im.getexif().get(0x0112, 1) == 1
     assert XMP in data
@@ -213,12 +201,12 @@ def test_metadata_survives_the_block_save(tmp_path: Path) -> None:
 
 
 def test_keep_metadata_false_keeps_only_the_colour_profile(tmp_path: Path) -> None:
-    src = original(tmp_path, with_xmp(make_jpeg(photo(), 2, exif=exif(1), icc_profile=icc(), comment=b"hi")))
+    src = original(tmp_path, with_xmp(make_jpeg(photo(), 2, exif=exif_with_orientation(1), icc_profile=srgb_icc(), comment=b"hi")))
     rgb, touched = paint(src, (60, 100, 60, 120))
     report, data = export(tmp_path, rgb, src, touched, keep_metadata=False)
     assert report.method == "lossless-jpeg-blocks"
     im = Image.open(io.BytesIO(data))
-    assert im.info["icc_profile"] == icc()
+    assert im.info["icc_profile"] == srgb_icc()
     assert "comment" not in im.info and len(im.getexif()) == 0 and XMP not in data
 
 
@@ -240,7 +228,7 @@ def test_progressive_jpeg_falls_back_with_a_note(tmp_path: Path) -> None:
 
 
 def test_rotated_jpeg_falls_back_with_a_note(tmp_path: Path) -> None:
-    report = _fallback(tmp_path, make_jpeg(photo(), 2, exif=exif(6)))
+    report = _fallback(tmp_path, make_jpeg(photo(), 2, exif=exif_with_orientation(6)))
     assert any("orientation 6" in n for n in report.notes)
     assert Image.open(report.path).getexif()[0x0112] == 1
 
