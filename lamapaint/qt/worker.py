@@ -107,7 +107,9 @@ def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, MemoryError):
         return "Out of memory while removing. Try a smaller selection or the 'resize' strategy."
-    if type(exc).__name__ in ("InpaintError", "WeightsError"):
+    # By name, along the class hierarchy: subclasses such as NoWeightsError or DownloadError count
+    # too, and this module need not import the engine to recognise them.
+    if any(cls.__name__ in ("InpaintError", "WeightsError") for cls in type(exc).__mro__):
         return text
     return f"Removal failed: {text}"
 

@@ -264,3 +264,12 @@ def test_context_rect_margin_grows_capped_and_clipped() -> None:
     assert context_rect(Rect(0, 0, 10, 10), 100, 80) == Rect(0, 0, 100, 80)
     big = context_rect(Rect(1000, 1000, 3000, 1100), 10_000, 10_000)
     assert big == Rect(1000 - MAX_MARGIN, 1000 - MAX_MARGIN, 3000 + MAX_MARGIN, 1100 + MAX_MARGIN)
+
+
+def test_engine_errors_reach_the_user_in_their_own_words() -> None:
+    """Subclasses of the engine's user-facing errors are shown as they are, anything else is prefixed."""
+    from lamapaint.inpaint.weights import NoWeightsError
+    from lamapaint.qt.worker import _describe
+
+    assert _describe(NoWeightsError("no LaMa weights installed")) == "no LaMa weights installed"
+    assert _describe(ValueError("bad crop")) == "Removal failed: bad crop"
