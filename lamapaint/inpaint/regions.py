@@ -37,6 +37,12 @@ MAX_TOTAL_BUDGETS = 1.5
 MAX_COMPONENTS = 256
 #: The generator's smallest input side (its 1x1 bottleneck cannot be reflect-padded below 16).
 MIN_SIDE = 16
+#: The Fourier units transform the generator's bottleneck, 1/8 of the input side. FFT lengths with a
+#: large prime factor cost 2-4x more per element than lengths built from these primes (measured on
+#: 192 channels: 79 -> 7.9 ns, 80 -> 2.3 ns, 78 -> 2.7 ns), and the real FFT along the width is
+#: slower again for odd lengths. Crops are grown to such sides (more context, same scale) where the
+#: photo has room.
+FFT_FRIENDLY_PRIMES = (2, 3, 5, 7, 11, 13)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,23 @@ def padded_side(n: int) -> int:
     return max(MIN_SIDE, -(-n // 8) * 8)
 
 
+def fft_friendly_side(n: int, *, even: bool) -> int:
+    """The smallest padded side >= ``n`` whose bottleneck length (side / 8) has only small prime factors."""
+    side = padded_side(n)
+    while not _fft_friendly_length(side // 8, even):
+        side += 8
+    return side
+
+
+def _fft_friendly_length(n: int, even: bool) -> bool:
+    if even and n % 2:
+        return False
+    for p in FFT_FRIENDLY_PRIMES:
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
 def context_margin(hole: Rect) -> int:
     """Context grows with the hole: a small hole needs little, a big one needs room to borrow from."""
     return max(MIN_MARGIN, round(MARGIN_FRACTION * max(hole.width, hole.height)))
@@ -76,6 +99,65 @@ def make_region(rect: Rect, hole: Rect, scale: float, kind: str) -> Region:
         return Region(rect, hole, 1.0, (rect.width, rect.height), kind)
     size = (max(1, round(rect.width * scale)), max(1, round(rect.height * scale)))
     return Region(rect, hole, scale, size, "resize")
+
+
+def grow_for_fft(region: Region, width: int, height: int) -> Region:
+    """``region`` with more context around it, so the network's FFTs get fast lengths (same scale).
+
+    The width is the axis of the real FFT, so its bottleneck length is also made even. Growth is
+    centred on the region and shifted inward at the photo's border. Where the photo is too small
+    for the friendly side the rect takes the whole side; a region that is scaled anyway then gets a
+    working side a few pixels shorter on that axis instead (at most 7 % less, on one axis).
+    """
+    w, h = region.work_size
+    target_w, target_h = fft_friendly_side(w, even=True), fft_friendly_side(h, even=False)
+    if region.scale >= 1.0:
+        x0, x1 = _grow_span(region.rect.x0, region.rect.x1, target_w, width)
+        y0, y1 = _grow_span(region.rect.y0, region.rect.y1, target_h, height)
+        return make_region(Rect(x0, y0, x1, y1), region.hole, 1.0, region.kind)
+    # floor: round(side * scale) then stays within one pixel below the target, which pads to it.
+    x0, x1 = _grow_span(region.rect.x0, region.rect.x1, math.floor(target_w / region.scale), width)
+    y0, y1 = _grow_span(region.rect.y0, region.rect.y1, math.floor(target_h / region.scale), height)
+    rect = Rect(x0, y0, x1, y1)
+    work = (
+        _fft_friendly_at_most(max(1, round(rect.width * region.scale)), even=True),
+        _fft_friendly_at_most(max(1, round(rect.height * region.scale)), even=False),
+    )
+    return Region(rect, region.hole, region.scale, work, region.kind)
+
+
+def _fft_friendly_at_most(n: int, *, even: bool) -> int:
+    """``n`` if it pads to a friendly side, else the largest friendly side below it (n when none is)."""
+    side = padded_side(n)
+    if _fft_friendly_length(side // 8, even):
+        return n
+    side -= 8
+    while side >= MIN_SIDE and not _fft_friendly_length(side // 8, even):
+        side -= 8
+    return side if side >= MIN_SIDE else n
+
+
+def _grow_span(start: int, end: int, target: int, limit: int) -> tuple[int, int]:
+    side = min(max(target, end - start), limit)
+    start = min(max(0, start - (side - (end - start)) // 2), limit - side)
+    return start, start + side
+
+
+def grow_all_for_fft(regions: list[Region], width: int, height: int) -> list[Region]:
+    """Every region grown by :func:`grow_for_fft`, except those whose growth would overlap another.
+
+    Regions never share a pixel; a grown region that reaches into another one would fill some hole
+    pixels twice, so both keep their planned size (a pair of originals never overlaps).
+    """
+    grown = [grow_for_fft(r, width, height) for r in regions]
+    clash = {
+        k
+        for i, a in enumerate(grown)
+        for j, b in enumerate(grown[i + 1 :], start=i + 1)
+        if a.rect.intersects(b.rect)
+        for k in (i, j)
+    }
+    return [regions[i] if i in clash else g for i, g in enumerate(grown)]
 
 
 def hole_components(mask: np.ndarray) -> list[Rect]:
@@ -134,8 +216,10 @@ def plan_regions(mask: np.ndarray, strategy: str = "auto", work_pixels: int = DE
     else:
         pairs = context_crops(holes, width, height)
     if strategy == "crop":
-        return [make_region(crop, hole, 1.0, "crop") for crop, hole in pairs]
-    return _auto(pairs, whole, bbox, work_pixels)
+        planned = [make_region(crop, hole, 1.0, "crop") for crop, hole in pairs]
+    else:
+        planned = _auto(pairs, whole, bbox, work_pixels)
+    return grow_all_for_fft(planned, width, height)
 
 
 def _auto(pairs: list[tuple[Rect, Rect]], whole: Rect, bbox: Rect, work_pixels: int) -> list[Region]:

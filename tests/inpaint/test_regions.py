@@ -54,8 +54,9 @@ def test_big_hole_is_scaled_to_the_budget() -> None:
     (r,) = plan_regions(mask, "auto", work_pixels=512 * 512)
     assert r.scale < 1.0 and r.kind == "resize"
     w, h = r.work_size
-    assert w * h <= 512 * 512 * 1.01
-    assert abs(w / h - r.rect.width / r.rect.height) < 0.01
+    assert w * h <= 512 * 512 * 1.25  # the budget, plus growth to FFT-friendly sides
+    # one axis may be up to 7 % shorter, where the photo left no room to grow to an FFT-friendly side
+    assert abs(w / h - r.rect.width / r.rect.height) < 0.08 * r.rect.width / r.rect.height
 
 
 def test_crop_strategy_never_scales() -> None:
@@ -82,7 +83,53 @@ def test_crop_keeps_margin_and_is_clipped_at_the_border() -> None:
     mask = _mask(1000, 1000, Rect(0, 400, 100, 500))
     (r,) = plan_regions(mask, "crop")
     m = context_margin(Rect(0, 400, 100, 500))
-    assert r.rect == Rect(0, 400 - m, 100 + m, 500 + m)
+    assert r.rect.contains(Rect(0, 400 - m, 100 + m, 500 + m)) and r.rect.x0 == 0
+    # grown to FFT-friendly sides (132 -> 8 x 18, 164 -> 8 x 21), no more
+    assert (r.rect.width, r.rect.height) == (144, 168)
+
+
+def _bottleneck_is_friendly(r: regions.Region) -> bool:
+    w, h = (regions.padded_side(s) // 8 for s in r.work_size)
+    return w % 2 == 0 and all(max(_prime_factors(n)) <= 13 for n in (w, h) if n > 1)
+
+
+def _prime_factors(n: int) -> list[int]:
+    found, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            found.append(p)
+            n //= p
+        p += 1
+    return found
+
+
+def test_fft_friendly_sides() -> None:
+    assert regions.fft_friendly_side(632, even=True) == 640  # 79 is prime -> 80
+    assert regions.fft_friendly_side(681, even=False) == 704  # 86 = 2 x 43, 87 = 3 x 29 -> 88 = 8 x 11
+    assert regions.fft_friendly_side(504, even=False) == 504  # 63 = 3^2 x 7, odd is fine for the height
+    assert regions.fft_friendly_side(504, even=True) == 512  # ... but the width's real FFT wants even
+    assert regions.fft_friendly_side(3, even=True) == 16
+
+
+def test_regions_are_grown_to_fft_friendly_sizes_when_there_is_room() -> None:
+    """A 491 x 545 hole: its 627 x 681 crop would give the FFTs lengths 79 (prime) and 86 (2 x 43)."""
+    hole = Rect(2000, 1500, 2491, 2045)
+    (r,) = plan_regions(_mask(3391, 6028, hole), "auto")
+    assert r.scale == 1.0 and r.rect.contains(hole.pad(context_margin(hole)))
+    assert _bottleneck_is_friendly(r)
+    assert r.network_pixels <= 1.1 * 632 * 688
+    big = Rect(500, 500, 4500, 3500)
+    (scaled,) = plan_regions(_mask(4000, 6000, big), "auto", work_pixels=512 * 512)
+    assert scaled.kind == "resize" and _bottleneck_is_friendly(scaled) and scaled.rect.contains(big)
+
+
+def test_growth_that_would_overlap_another_region_is_dropped() -> None:
+    a, b = Rect(100, 100, 150, 150), Rect(216, 100, 266, 150)
+    plan = plan_regions(_mask(400, 1000, a, b), "crop")
+    assert len(plan) == 2 and not plan[0].rect.intersects(plan[1].rect)
+    grown = [regions.grow_for_fft(r, 1000, 400) for r in plan]
+    assert grown[0].rect.intersects(grown[1].rect)  # what the planner had to avoid
+    assert [r.rect for r in plan] == [a.pad(regions.MIN_MARGIN), b.pad(regions.MIN_MARGIN)]
 
 
 def test_near_holes_merge_far_holes_stay_apart() -> None:
@@ -125,7 +172,7 @@ def test_auto_merges_scattered_big_holes_into_one_scaled_pass() -> None:
     mask = _mask(2600, 4000, *holes)
     plan = plan_regions(mask, "auto", work_pixels=DEFAULT_WORK_PIXELS)
     assert len(plan) == 1 and plan[0].scale < 1.0
-    assert plan[0].network_pixels <= DEFAULT_WORK_PIXELS * 1.02
+    assert plan[0].network_pixels <= DEFAULT_WORK_PIXELS * 1.25
     assert _covers_every_hole_pixel_once(mask, plan)
 
 
