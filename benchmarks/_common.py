@@ -89,6 +89,14 @@ def prepare(folder: Path, threads: int = 0) -> tuple[Path, float]:
     return Path(path), float(t512)
 
 
+def measure_t512_child(threads: int = 0) -> float:
+    """t512 measured again in a fresh helper process (this process never imports torch)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    code = "import sys; from benchmarks._common import measure_t512; print(measure_t512(int(sys.argv[1])))"
+    done = subprocess.run([sys.executable, "-c", code, str(threads)], env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def write_weights(folder: Path, config: str = "big-lama") -> Path:
     """big-lama's deterministic weights, installed as a user's model is (speed does not depend on the values).
 

@@ -14,8 +14,12 @@ t512 is our generator's fp32 512^2 forward measured in this run. Targets (perfor
   2 object:       median <= 0.5 x baseline; peak RSS <= 3 GiB
   3 thick:        completes, peak RSS <= 4 GiB and <= 8 x t512
 
-Usage: python benchmarks/bench_removal.py [--quick | --all] [--threads N] [--keep DIR]
+Usage: python benchmarks/bench_removal.py [--quick | --all] [--threads N] [--repeat N] [--keep DIR]
 ``--quick`` (default): 2 HD photos x small_object/object/thick, auto + baseline (~15 min on 2 cores).
+``--repeat N`` runs every child N times, the methods taking turns, and keeps each one's fastest run
+(its peak RSS is the largest of the N); t512 is then measured again at the end and the faster of
+the two measurements is used. Other work on a shared machine only ever adds time, so the fastest
+of several runs is the best estimate of what a removal costs, for the removal and t512 alike.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Case, ChildResult, cases, prepare, run_child, table  # noqa: E402
+from benchmarks._common import Case, ChildResult, cases, measure_t512_child, prepare, run_child, table  # noqa: E402
 
 KINDS = ("small_object", "object", "thick")
 QUICK_PHOTOS = ("lomiri-life", "lomiri-picosdeeuropa")
@@ -116,6 +120,7 @@ def main() -> int:
     parser.add_argument("--full-max-mp", type=float, default=FULL_MAX_MP,
                         help=f"run the official full-image path on photos up to this size (default {FULL_MAX_MP:g} MP; "
                         "it needs about 0.85 GiB per MP and minutes per photo)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per child; the fastest is kept (default 1)")
     parser.add_argument("--keep", type=Path, help="keep the output photos in this folder")
     parser.add_argument("--baseline-child", nargs=4, metavar=("PHOTO", "MASK", "OUT", "WEIGHTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,16 +143,30 @@ def main() -> int:
             }
             if case.megapixels <= args.full_max_mp:
                 runs["full"] = _cli(case, out.with_suffix(".full.jpg"), weights, args.threads, "--strategy", "full", "--precision", "fp32")
-            for method, argv in runs.items():
-                started = time.strftime("%H:%M:%S")
-                res = run_child(argv)
-                print(f"{started} {case.name} {case.kind} {method}: rc {res.returncode}, {res.wall_s:.1f} s, {res.peak_rss_mib:.0f} MiB",
-                      file=sys.stderr)
-                if res.returncode != 0:
-                    print(res.stderr[-2000:], file=sys.stderr)
-                results.append((case, method, res))
+            attempts: dict[str, list[ChildResult]] = {method: [] for method in runs}
+            for _ in range(max(1, args.repeat)):
+                for method, argv in runs.items():
+                    started = time.strftime("%H:%M:%S")
+                    res = run_child(argv)
+                    print(f"{started} {case.name} {case.kind} {method}: rc {res.returncode}, {res.wall_s:.1f} s, "
+                          f"{res.peak_rss_mib:.0f} MiB", file=sys.stderr)
+                    if res.returncode != 0:
+                        print(res.stderr[-2000:], file=sys.stderr)
+                    attempts[method].append(res)
+            results.extend((case, method, fastest(runs_of)) for method, runs_of in attempts.items())
+        if args.repeat > 1:
+            t512_end = measure_t512_child(args.threads)
+            print(f"t512 again at the end = {t512_end:.2f} s", file=sys.stderr)
+            t512 = min(t512, t512_end)
     print(report(results, t512))
     return 0
+
+
+def fastest(runs: list[ChildResult]) -> ChildResult:
+    """The fastest successful run (a failure if every run failed), with the largest peak RSS of all."""
+    ok = [r for r in runs if r.returncode == 0] or runs
+    best = min(ok, key=lambda r: r.wall_s)
+    return ChildResult(best.returncode, best.wall_s, max(r.peak_rss_mib for r in runs), best.stderr)
 
 
 def report(results: list[tuple[Case, str, ChildResult]], t512: float) -> str:
