@@ -161,11 +161,18 @@ def grow_all_for_fft(regions: list[Region], width: int, height: int) -> list[Reg
 
 
 def hole_components(mask: np.ndarray) -> list[Rect]:
-    """Bounding boxes of the 8-connected hole components (any non-zero value is a hole)."""
-    binary = (mask != 0).view(np.uint8)
+    """Bounding boxes of the 8-connected hole components (any non-zero value is a hole).
+
+    Labelling runs on the holes' bounding box only: a small object on a 20 MP photo costs
+    almost nothing instead of a pass over the whole photo (0.09 s).
+    """
+    bbox = mask_bbox(mask)
+    if bbox.is_empty:
+        return []
+    binary = (mask[bbox.slices] != 0).view(np.uint8)
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
     return [
-        Rect.from_xywh(int(x), int(y), int(w), int(h))
+        Rect.from_xywh(int(x) + bbox.x0, int(y) + bbox.y0, int(w), int(h))
         for x, y, w, h, _area in stats[1:count]
     ]
 
