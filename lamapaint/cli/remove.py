@@ -6,6 +6,11 @@ in the mask folder, and the result is ``OUTDIR/<photo file name>``. A mask is an
 photo's size; a pixel is a hole where any channel is non-zero (alpha ignored). The photo is used
 upright (EXIF orientation applied), so the mask must be drawn on the upright photo. The model is
 loaded once per run. Existing outputs are only replaced with ``--overwrite``.
+
+A reader thread decodes each photo (and reads a JPEG's coefficients for the block-wise save) while
+the main thread does work that leaves a core idle: importing torch and loading the model for the
+first photo, encoding the previous result for the next ones. It never runs during inference, which
+uses every core.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import argparse
 import logging
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -24,6 +30,9 @@ from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PAR
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.backends import Backend, InpaintOptions
+    from lamapaint.io.export import ExportOptions
+    from lamapaint.io.images import LoadedImage
+    from lamapaint.io.jpeg_blocks import BlockSource
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,13 @@ class Job:
     photo: Path
     mask: Path
     out: Path
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    photo: "LoadedImage"
+    mask: np.ndarray
+    block_source: "BlockSource | None"
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -71,19 +87,26 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--threads must be 0 or more, not {args.threads}", EXIT_USAGE)
     folder_mode = args.photo.is_dir()
     jobs = _folder_jobs(args) if folder_mode else [_single_job(args)]
-    backend, options = _backend(args)
     failures = 0
-    for index, job in enumerate(jobs):
-        if folder_mode and not args.quiet:
-            _progress_bar(index, len(jobs), job.photo.name)
-        try:
-            _remove_one(job, backend, options, args)
-        except CliError as exc:
-            if not folder_mode:
-                raise
-            failures += 1
-            log.debug("%s failed", job.photo, exc_info=args.verbose)
-            print(f"\nlamapaint-cli: {job.photo.name}: {exc}", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamapaint-reader") as reader:
+        pending = {0: reader.submit(_load_inputs, jobs[0], args)}
+
+        def read_next(index: int) -> None:
+            if index < len(jobs):
+                pending[index] = reader.submit(_load_inputs, jobs[index], args)
+
+        backend, options = _backend(args)
+        for index, job in enumerate(jobs):
+            if folder_mode and not args.quiet:
+                _progress_bar(index, len(jobs), job.photo.name)
+            try:
+                _remove_one(job, pending.pop(index), backend, options, args, lambda: read_next(index + 1))
+            except CliError as exc:
+                if not folder_mode:
+                    raise
+                failures += 1
+                log.debug("%s failed", job.photo, exc_info=args.verbose)
+                print(f"\nlamapaint-cli: {job.photo.name}: {exc}", file=sys.stderr)
     if folder_mode and not args.quiet:
         _progress_bar(len(jobs), len(jobs), "done")
         print(file=sys.stderr)
@@ -176,14 +199,11 @@ def load_mask(path: Path) -> np.ndarray:
     return arr.astype(np.uint8) * np.uint8(255)
 
 
-def _remove_one(job: Job, backend: "Backend", options: "InpaintOptions", args: argparse.Namespace) -> None:
-    from lamapaint.inpaint.backends import InpaintError
-    from lamapaint.io.export import ExportDestinationExists, ExportError, ExportOptions, export_image
+def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
+    """Decode the photo and its mask and check their sizes (runs in the reader thread)."""
+    from lamapaint.io.export import read_block_source
     from lamapaint.io.images import ImageLoadError, load_image
 
-    started = time.perf_counter()
-    if job.out.exists() and not args.overwrite:
-        raise CliError(f"{job.out} already exists; use --overwrite to replace it", EXIT_EXISTS)
     try:
         photo = load_image(job.photo)
     except ImageLoadError as exc:
@@ -195,13 +215,40 @@ def _remove_one(job: Job, backend: "Backend", options: "InpaintOptions", args: a
             f"{photo.width}x{photo.height} (upright); they must be the same size",
             EXIT_INPUT,
         )
+    return JobInputs(photo, mask, read_block_source(photo, _export_options(args)))
+
+
+def _export_options(args: argparse.Namespace) -> "ExportOptions":
+    from lamapaint.io.export import ExportOptions
+
+    return ExportOptions(quality=args.quality, overwrite=args.overwrite)
+
+
+def _remove_one(
+    job: Job,
+    inputs: "Future[JobInputs]",
+    backend: "Backend",
+    options: "InpaintOptions",
+    args: argparse.Namespace,
+    read_next: Callable[[], None],
+) -> None:
+    """Fill one photo; ``read_next`` starts reading the next photo once this one's inference is over."""
+    from lamapaint.inpaint.backends import InpaintError
+    from lamapaint.io.export import ExportDestinationExists, ExportError, export_image
+
+    started = time.perf_counter()
     try:
-        result = backend.inpaint(photo.rgb, mask, options)
-    except InpaintError as exc:
-        raise CliError(str(exc), EXIT_MODEL) from exc
-    export = ExportOptions(quality=args.quality, overwrite=args.overwrite)
+        if job.out.exists() and not args.overwrite:
+            raise CliError(f"{job.out} already exists; use --overwrite to replace it", EXIT_EXISTS)
+        loaded = inputs.result()
+        try:
+            result = backend.inpaint(loaded.photo.rgb, loaded.mask, options)
+        except InpaintError as exc:
+            raise CliError(str(exc), EXIT_MODEL) from exc
+    finally:
+        read_next()
     try:
-        export_image(job.out, result, photo, export, touched=mask != 0)
+        export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
     except ExportDestinationExists as exc:
         raise CliError(str(exc), EXIT_EXISTS) from exc
     except ExportError as exc:

@@ -99,11 +99,13 @@ def export_image(
     source: LoadedImage | None,
     options: ExportOptions,
     touched: np.ndarray | None = None,
+    block_source: jpeg_blocks.BlockSource | None = None,
 ) -> ExportReport:
     """Write ``rgb`` (the composited edit, upright) to ``path``; see the module docstring.
 
     ``touched`` marks the pixels that any visible layer covers; pixels that differ from the
     original are counted as touched too, so a missing or partial map cannot corrupt an export.
+    ``block_source`` is the original's coefficients from :func:`read_block_source`, read ahead.
     """
     dest = Path(path)
     fmt = format_for(dest, options.format)
@@ -114,7 +116,7 @@ def export_image(
         raise ExportError(f"Quality must be between 1 and 100, not {options.quality}")
     notes: list[str] = []
     if fmt == "JPEG":
-        data, method, bits = _encode_jpeg(rgb, source, options, touched, notes)
+        data, method, bits = _encode_jpeg(rgb, source, options, touched, notes, block_source)
     else:
         data, method, bits = _encode_other(fmt, rgb, source, options, touched, notes)
     try:
@@ -152,12 +154,36 @@ def _touched_map(rgb: np.ndarray, source: LoadedImage | None, touched: np.ndarra
         raise ExportError(
             f"Internal error: the edit is {w}x{h} but the original is {source.width}x{source.height}"
         )
-    differs = (rgb != source.rgb).any(axis=2)
+    ne = rgb != source.rgb
+    differs = ne[..., 0] | ne[..., 1] | ne[..., 2]  # 10x faster than .any(axis=2) on a 20 MP photo
     return differs if touched is None else differs | touched.astype(bool)
 
 
+def read_block_source(source: LoadedImage | None, options: ExportOptions) -> jpeg_blocks.BlockSource | None:
+    """The original's coefficients for a block-wise JPEG save, read ahead of ``export_image``.
+
+    None where no block-wise save will be tried or it cannot work; ``export_image`` then finds
+    the same reason again and reports it, so a caller never needs to.
+    """
+    if _blockwise_reason(source, options) is not None:
+        return None
+    assert source is not None
+    try:
+        return jpeg_blocks.read_block_source(source.source_bytes)
+    except jpeg_blocks.LosslessUnavailable:
+        return None
+    except Exception:  # as in the save itself: a libjpeg hiccup costs the head start, nothing more
+        log.warning("reading the original's JPEG coefficients ahead failed", exc_info=True)
+        return None
+
+
 def _encode_jpeg(
-    rgb: np.ndarray, source: LoadedImage | None, options: ExportOptions, touched: np.ndarray, notes: list[str]
+    rgb: np.ndarray,
+    source: LoadedImage | None,
+    options: ExportOptions,
+    touched: np.ndarray,
+    notes: list[str],
+    block_source: jpeg_blocks.BlockSource | None,
 ) -> tuple[bytes, str, int]:
     if source is not None and source.alpha is not None:
         notes.append("JPEG has no transparency: the alpha channel was dropped")
@@ -167,7 +193,7 @@ def _encode_jpeg(
     if reason is None:
         assert source is not None
         try:
-            return _encode_jpeg_blocks(rgb, source, options, touched, notes), METHOD_BLOCKS, 8
+            return _encode_jpeg_blocks(rgb, source, options, touched, notes, block_source), METHOD_BLOCKS, 8
         except jpeg_blocks.LosslessUnavailable as exc:
             reason = str(exc)
         except Exception as exc:  # a libjpeg hiccup must cost the block-wise save, not the export
@@ -196,9 +222,14 @@ def _blockwise_reason(source: LoadedImage | None, options: ExportOptions) -> str
 
 
 def _encode_jpeg_blocks(
-    rgb: np.ndarray, source: LoadedImage, options: ExportOptions, touched: np.ndarray, notes: list[str]
+    rgb: np.ndarray,
+    source: LoadedImage,
+    options: ExportOptions,
+    touched: np.ndarray,
+    notes: list[str],
+    block_source: jpeg_blocks.BlockSource | None,
 ) -> bytes:
-    result = jpeg_blocks.merge_blocks(source.source_bytes, rgb, touched)
+    result = jpeg_blocks.merge_blocks(source.source_bytes, rgb, touched, block_source)
     layout = jpeg_blocks.parse_layout(source.source_bytes)
     segments = []
     for seg in jpeg_blocks.app_segments(layout):

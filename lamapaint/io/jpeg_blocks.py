@@ -153,13 +153,21 @@ def unsupported_reason(layout: JpegLayout) -> str | None:
     return None
 
 
-def merge_blocks(source: bytes, edited_rgb: np.ndarray, touched: np.ndarray) -> BlockMergeResult:
-    """Return a JPEG with the original's coefficients except in MCUs where ``touched`` is set.
+@dataclass
+class BlockSource:
+    """An original JPEG's header layout and quantised coefficients, read for one block-wise save.
 
-    ``edited_rgb`` is the full (H, W, 3) uint8 image in the file's own orientation. The result's
-    header segments are libjpeg's (JFIF, tables); callers put back APPn/COM segments with
-    ``replace_app_segments``. Raises LosslessUnavailable where this cannot be done exactly.
+    Reading the coefficients is most of a save's cost on a large photo (about 0.45 s for 20 MP);
+    :func:`read_block_source` lets a caller do it ahead, while the CPU would otherwise wait (the
+    CLI does it while torch is imported). ``merge_blocks`` splices into it, so it serves one save.
     """
+
+    layout: JpegLayout
+    coefficients: "jpeglib.DCTJPEG"
+
+
+def read_block_source(source: bytes) -> BlockSource:
+    """The layout and coefficients of ``source``; LosslessUnavailable where a block-wise save cannot work."""
     if jpeglib is None:
         raise LosslessUnavailable("the jpeglib package is not installed")
     try:
@@ -169,6 +177,26 @@ def merge_blocks(source: bytes, edited_rgb: np.ndarray, touched: np.ndarray) -> 
     reason = unsupported_reason(layout)
     if reason:
         raise LosslessUnavailable(reason)
+    with tempfile.TemporaryDirectory(prefix="lamapaint-jpeg-") as tmp:
+        src_path = Path(tmp) / "source.jpg"
+        src_path.write_bytes(source)
+        coefficients = jpeglib.read_dct(str(src_path))
+        coefficients.load()  # jpeglib reads lazily; the file goes with the folder
+    return BlockSource(layout, coefficients)
+
+
+def merge_blocks(
+    source: bytes, edited_rgb: np.ndarray, touched: np.ndarray, block_source: BlockSource | None = None
+) -> BlockMergeResult:
+    """Return a JPEG with the original's coefficients except in MCUs where ``touched`` is set.
+
+    ``edited_rgb`` is the full (H, W, 3) uint8 image in the file's own orientation; ``block_source``
+    is ``source`` read ahead by :func:`read_block_source` (read here when None). The result's
+    header segments are libjpeg's (JFIF, tables); callers put back APPn/COM segments with
+    ``replace_app_segments``. Raises LosslessUnavailable where this cannot be done exactly.
+    """
+    block_source = block_source or read_block_source(source)
+    layout, original = block_source.layout, block_source.coefficients
     height, width = edited_rgb.shape[:2]
     if (layout.height, layout.width) != (height, width) or touched.shape != (height, width):
         raise LosslessUnavailable("the edited image does not have the original's size")
@@ -179,9 +207,6 @@ def merge_blocks(source: bytes, edited_rgb: np.ndarray, touched: np.ndarray) -> 
     mcu_touched = _mcu_grid(touched, mcu_h, mcu_w)
 
     with tempfile.TemporaryDirectory(prefix="lamapaint-jpeg-") as tmp:
-        src_path = Path(tmp) / "source.jpg"
-        src_path.write_bytes(source)
-        original = jpeglib.read_dct(str(src_path))
         planes = [np.array(original.Y), np.array(original.Cb), np.array(original.Cr)]
         if mcu_touched.any():
             _splice_touched(Path(tmp), original, planes, edited_rgb, mcu_touched, factors, mcu_h, mcu_w)

@@ -294,3 +294,29 @@ def test_bench_photo_with_a_bench_mask(tmp_path: Path, name: str, factors: tuple
     np.testing.assert_array_equal(out[keep], src.rgb[keep])
     assert np.abs(out.astype(int) - rgb)[mask].mean() < 3
     assert len(data) < 1.05 * len(src.source_bytes)
+
+
+def test_coefficients_read_ahead_give_the_same_file(tmp_path: Path) -> None:
+    """The CLI reads the original's coefficients while torch loads; the save must not change."""
+    from lamapaint.io.export import read_block_source
+
+    src = original(tmp_path, make_jpeg(photo(), 2))
+    rgb, touched = paint(src, (60, 110, 90, 170))
+    _report, inline = export(tmp_path, rgb, src, touched)
+    ahead = read_block_source(src, ExportOptions())
+    assert ahead is not None
+    dest = tmp_path / "ahead.jpg"
+    report = export_image(dest, rgb, src, ExportOptions(), touched, ahead)
+    assert report.method == "lossless-jpeg-blocks" and dest.read_bytes() == inline
+
+
+def test_no_coefficients_read_ahead_where_no_block_wise_save_is_possible(tmp_path: Path) -> None:
+    from lamapaint.io.export import read_block_source
+
+    src = original(tmp_path, make_jpeg(photo(), 2))
+    assert read_block_source(src, ExportOptions(lossless_jpeg=False)) is None
+    png = tmp_path / "p.png"
+    Image.fromarray(photo()).save(png)
+    assert read_block_source(load_image(png), ExportOptions()) is None
+    progressive = original(tmp_path, make_jpeg(photo(), 2, progressive=True))
+    assert read_block_source(progressive, ExportOptions()) is None
