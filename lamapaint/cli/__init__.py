@@ -9,6 +9,7 @@ Exit codes (documented in README.md):
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from typing import Sequence
@@ -66,5 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def console_main() -> int:
+    """The ``lamapaint-cli`` program: :func:`main`, and a quick exit.
+
+    The process ends right after; interpreter shutdown would otherwise walk every object torch
+    created in a last garbage collection (0.4 s measured). Frozen objects are left to the OS.
+    """
+    code = main()
+    gc.freeze()
+    return code

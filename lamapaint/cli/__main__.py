@@ -1,5 +1,5 @@
 import sys
 
-from lamapaint.cli import main
+from lamapaint.cli import console_main
 
-sys.exit(main())
+sys.exit(console_main())
