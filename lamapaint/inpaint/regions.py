@@ -40,9 +40,11 @@ MIN_SIDE = 16
 #: The Fourier units transform the generator's bottleneck, 1/8 of the input side. FFT lengths with a
 #: large prime factor cost 2-4x more per element than lengths built from these primes (measured on
 #: 192 channels: 79 -> 7.9 ns, 80 -> 2.3 ns, 78 -> 2.7 ns), and the real FFT along the width is
-#: slower again for odd lengths. Crops are grown to such sides (more context, same scale) where the
-#: photo has room.
+#: slower again for odd lengths. Crops are fitted to such sides (same scale) where the photo has room.
 FFT_FRIENDLY_PRIMES = (2, 3, 5, 7, 11, 13)
+#: A crop at scale 1 may give up this many pixels of its context margin per side to reach a
+#: friendly side below its own instead of growing to one above (fewer pixels for the network).
+FFT_MARGIN_SLACK = 8
 
 
 @dataclass(frozen=True)
@@ -101,29 +103,46 @@ def make_region(rect: Rect, hole: Rect, scale: float, kind: str) -> Region:
     return Region(rect, hole, scale, size, "resize")
 
 
-def grow_for_fft(region: Region, width: int, height: int) -> Region:
-    """``region`` with more context around it, so the network's FFTs get fast lengths (same scale).
+def fit_for_fft(region: Region, width: int, height: int) -> Region:
+    """``region`` fitted so that the network's FFTs get fast lengths, at the same scale.
 
-    The width is the axis of the real FFT, so its bottleneck length is also made even. Growth is
-    centred on the region and shifted inward at the photo's border. Where the photo is too small
-    for the friendly side the rect takes the whole side; a region that is scaled anyway then gets a
-    working side a few pixels shorter on that axis instead (at most 7 % less, on one axis).
+    The width is the axis of the real FFT, so its bottleneck length is also made even. At scale 1
+    a side shrinks to the friendly side just below it when that costs at most
+    ``FFT_MARGIN_SLACK`` pixels of context per side (the hole always stays inside), else it grows
+    to the one above: centred, shifted inward at the photo's border. Where the photo is too small
+    for the friendly side the rect takes the whole side; a region that is scaled anyway then gets
+    a working side a few pixels shorter on that axis instead (at most 7 % less, on one axis).
     """
     w, h = region.work_size
     target_w, target_h = fft_friendly_side(w, even=True), fft_friendly_side(h, even=False)
+    rect, hole = region.rect, region.hole
     if region.scale >= 1.0:
-        x0, x1 = _grow_span(region.rect.x0, region.rect.x1, target_w, width)
-        y0, y1 = _grow_span(region.rect.y0, region.rect.y1, target_h, height)
-        return make_region(Rect(x0, y0, x1, y1), region.hole, 1.0, region.kind)
+        x0, x1 = _fit_span(rect.x0, rect.x1, hole.x0, hole.x1, target_w, width, even=True)
+        y0, y1 = _fit_span(rect.y0, rect.y1, hole.y0, hole.y1, target_h, height, even=False)
+        return make_region(Rect(x0, y0, x1, y1), hole, 1.0, region.kind)
     # floor: round(side * scale) then stays within one pixel below the target, which pads to it.
-    x0, x1 = _grow_span(region.rect.x0, region.rect.x1, math.floor(target_w / region.scale), width)
-    y0, y1 = _grow_span(region.rect.y0, region.rect.y1, math.floor(target_h / region.scale), height)
-    rect = Rect(x0, y0, x1, y1)
+    x0, x1 = _grow_span(rect.x0, rect.x1, math.floor(target_w / region.scale), width)
+    y0, y1 = _grow_span(rect.y0, rect.y1, math.floor(target_h / region.scale), height)
+    grown = Rect(x0, y0, x1, y1)
     work = (
-        _fft_friendly_at_most(max(1, round(rect.width * region.scale)), even=True),
-        _fft_friendly_at_most(max(1, round(rect.height * region.scale)), even=False),
+        _fft_friendly_at_most(max(1, round(grown.width * region.scale)), even=True),
+        _fft_friendly_at_most(max(1, round(grown.height * region.scale)), even=False),
     )
-    return Region(rect, region.hole, region.scale, work, region.kind)
+    return Region(grown, hole, region.scale, work, region.kind)
+
+
+def _fit_span(start: int, end: int, keep0: int, keep1: int, grow_to: int, limit: int, *, even: bool) -> tuple[int, int]:
+    """[start, end) shrunk to a friendly side within the slack (keeping [keep0, keep1)), else grown."""
+    side = end - start
+    smaller = _fft_friendly_at_most(side, even=even)
+    if smaller < side and padded_side(smaller) == smaller and side - smaller <= 2 * FFT_MARGIN_SLACK:
+        # each end moves inward by at most the slack and never past the kept span
+        lo = max(start, end - FFT_MARGIN_SLACK - smaller, keep1 - smaller)
+        hi = min(start + FFT_MARGIN_SLACK, end - smaller, keep0)
+        if lo <= hi:
+            new_start = min(max(start + (side - smaller) // 2, lo), hi)
+            return new_start, new_start + smaller
+    return _grow_span(start, end, grow_to, limit)
 
 
 def _fft_friendly_at_most(n: int, *, even: bool) -> int:
@@ -143,13 +162,13 @@ def _grow_span(start: int, end: int, target: int, limit: int) -> tuple[int, int]
     return start, start + side
 
 
-def grow_all_for_fft(regions: list[Region], width: int, height: int) -> list[Region]:
-    """Every region grown by :func:`grow_for_fft`, except those whose growth would overlap another.
+def fit_all_for_fft(regions: list[Region], width: int, height: int) -> list[Region]:
+    """Every region fitted by :func:`fit_for_fft`, except those whose growth would overlap another.
 
     Regions never share a pixel; a grown region that reaches into another one would fill some hole
     pixels twice, so both keep their planned size (a pair of originals never overlaps).
     """
-    grown = [grow_for_fft(r, width, height) for r in regions]
+    grown = [fit_for_fft(r, width, height) for r in regions]
     clash = {
         k
         for i, a in enumerate(grown)
@@ -226,7 +245,7 @@ def plan_regions(mask: np.ndarray, strategy: str = "auto", work_pixels: int = DE
         planned = [make_region(crop, hole, 1.0, "crop") for crop, hole in pairs]
     else:
         planned = _auto(pairs, whole, bbox, work_pixels)
-    return grow_all_for_fft(planned, width, height)
+    return fit_all_for_fft(planned, width, height)
 
 
 def _auto(pairs: list[tuple[Rect, Rect]], whole: Rect, bbox: Rect, work_pixels: int) -> list[Region]:
