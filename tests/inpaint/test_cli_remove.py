@@ -98,11 +98,15 @@ def test_folder_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(masks / "c.png")  # wrong size: fails alone
     c_mask.unlink()
     _write_pair(photos, "d")[1].unlink()  # no mask at all: skipped with a note
+    (photos / "e.png").write_bytes(b"not a PNG")  # undecodable: fails alone, in the reader thread
+    Image.fromarray(np.zeros((120, 160), np.uint8)).save(masks / "e_mask.png")
+    f, f_mask = _write_pair(photos, "f")  # after two failures, still done
+    f_mask.rename(masks / "f_mask.png")
     code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
     err = capsys.readouterr().err
     assert code == EXIT_PARTIAL
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
-    assert "d.png" in err and "c.png" in err and "1 of 3" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "f.png"]
+    assert "d.png" in err and "c.png: mask" in err and "e.png: " in err and "2 of 5" in err
 
 
 def test_find_mask_naming_rule(tmp_path: Path) -> None:
