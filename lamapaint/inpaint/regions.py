@@ -135,7 +135,7 @@ def _fit_span(start: int, end: int, keep0: int, keep1: int, grow_to: int, limit:
     """[start, end) shrunk to a friendly side within the slack (keeping [keep0, keep1)), else grown."""
     side = end - start
     smaller = _fft_friendly_at_most(side, even=even)
-    if smaller < side and padded_side(smaller) == smaller and side - smaller <= 2 * FFT_MARGIN_SLACK:
+    if smaller < side and side - smaller <= 2 * FFT_MARGIN_SLACK:
         # each end moves inward by at most the slack and never past the kept span
         lo = max(start, end - FFT_MARGIN_SLACK - smaller, keep1 - smaller)
         hi = min(start + FFT_MARGIN_SLACK, end - smaller, keep0)
@@ -166,9 +166,10 @@ def fit_all_for_fft(regions: list[Region], width: int, height: int) -> list[Regi
     """Every region fitted by :func:`fit_for_fft`, except those whose growth would overlap another.
 
     Regions never share a pixel; a grown region that reaches into another one would fill some hole
-    pixels twice, so both keep their planned size (a pair of originals never overlaps).
+    pixels twice, so both keep their planned size (a pair of originals never overlaps). A ``full``
+    region stays the whole photo: it is the official path, with all the context there is.
     """
-    grown = [fit_for_fft(r, width, height) for r in regions]
+    grown = [r if r.kind == "full" else fit_for_fft(r, width, height) for r in regions]
     clash = {
         k
         for i, a in enumerate(grown)

@@ -159,9 +159,10 @@ def test_regions_never_overlap_and_cover_every_hole_pixel() -> None:
 
 
 def test_auto_runs_full_on_a_small_photo_with_big_holes() -> None:
-    mask = _mask(400, 600, Rect(100, 100, 500, 300))
+    mask = _mask(400, 650, Rect(100, 100, 500, 300))
     (r,) = plan_regions(mask, "auto")
     assert r.kind == "full" and r.scale == 1.0
+    assert r.rect == Rect(0, 0, 650, 400)  # not fitted to the FFT-friendly 640: the whole photo
 
 
 def test_auto_crops_a_small_hole_on_a_small_photo() -> None:
