@@ -11,13 +11,16 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from lamapaint.core.geometry import Rect
 from lamapaint.jobs import CancelToken, Cancelled
+
+if TYPE_CHECKING:  # the engine (and torch) is imported in the worker thread, on the first request
+    from lamapaint.inpaint.backends import Backend, InpaintOptions
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class InpaintWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._backend: Any = None
+        self._backend: Backend | None = None
         self._backend_key: tuple[Any, ...] | None = None
 
     @Slot(object)
@@ -87,7 +90,7 @@ class InpaintWorker(QObject):
             return
         self.finished.emit(InpaintResult(rid, np.ascontiguousarray(rgb, dtype=np.uint8), _run_info(backend, options, seconds)))
 
-    def _backend_for(self, engine: dict[str, Any]) -> tuple[Any, Any]:
+    def _backend_for(self, engine: dict[str, Any]) -> tuple["Backend", "InpaintOptions"]:
         from lamapaint.inpaint.backends import InpaintOptions, create_backend
 
         options = InpaintOptions(**engine)
@@ -96,9 +99,7 @@ class InpaintWorker(QObject):
             self._backend = create_backend(options)
             self._backend_key = key
             b = self._backend
-            self.engineReady.emit(
-                EngineInfo(str(b.name), str(getattr(b, "device", "cpu")), str(getattr(b, "precision", "fp32")), getattr(b, "fallback_reason", None))
-            )
+            self.engineReady.emit(EngineInfo(str(b.name), str(b.device), str(b.precision), b.fallback_reason))
         return self._backend, options
 
 
@@ -130,17 +131,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _run_info(backend: Any, options: Any, seconds: float) -> dict[str, Any]:
+def _run_info(backend: "Backend", options: "InpaintOptions", seconds: float) -> dict[str, Any]:
     info: dict[str, Any] = {
         "backend": str(backend.name),
-        "device": str(getattr(backend, "device", "cpu")),
-        "precision": str(getattr(backend, "precision", "fp32")),
-        "strategy": str(getattr(options, "strategy", "auto")),
+        "device": str(backend.device),
+        "precision": str(backend.precision),
+        "strategy": str(options.strategy),
         "seconds": round(seconds, 3),
     }
-    last = getattr(backend, "last_run", None)
-    if last is not None:
-        run = _jsonable(last)
+    if backend.last_run is not None:
+        run = _jsonable(backend.last_run)
         if isinstance(run, dict):
             for key in ("strategy", "scale", "model"):
                 if key in run:
