@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from lamapaint.cli import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, CliError
+from lamapaint.cli.errors import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, CliError
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+from lamapaint.cli.errors import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.types import Backend, InpaintOptions

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lamapaint import __version__
+from lamapaint._version import __version__
 from lamapaint.inpaint.types import ChecksumError, DownloadError
 from lamapaint.jobs import CancelToken, ProgressCallback
 
