@@ -1,8 +1,8 @@
 """The inference worker: a QObject living on its own QThread, fed plain data through signals.
 
-It never touches the scene, QPixmaps or the Document: it receives an ``InpaintRequest`` (numpy
-crops, the engine's ``InpaintOptions``, a request id, a cancel token) and answers with signals
-carrying plain data. The engine (and with it torch) is imported on the first request, inside this thread.
+It never touches the scene, QPixmaps or the Document: it receives an ``InpaintRequest`` (the
+hole, a frozen view of the photo's layers, the engine's ``InpaintOptions``, a request id, a
+cancel token) and answers with signals carrying plain data. The engine (and with it torch) is imported on the first request, inside this thread.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from lamapaint.core.geometry import Rect
+from lamapaint.core.layers import Layer, LayerStack
+from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.types import EngineError, InpaintOptions, RunInfo
 from lamapaint.jobs import CancelToken, Cancelled
 
@@ -26,19 +28,29 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InpaintRequest:
+    """A removal as it left the GUI thread: nothing in it changes while the worker reads it.
+
+    The photo travels as its read-only original and the tuple of (frozen) layers, not as pixels:
+    the engine's planner picks the regions it needs and the worker composes only those.
+    """
+
     request_id: int
-    image: np.ndarray  # (h, w, 3) uint8 composite around the hole (the crop)
-    mask: np.ndarray  # (h, w) uint8 hole, same crop
-    crop: Rect  # where the crop sits in the photo
+    original: np.ndarray  # (H, W, 3) uint8, the document's read-only original
+    layers: tuple[Layer, ...]  # the layer stack when the request left (layers share read-only arrays)
+    hole: HoleMask  # what to remove (a copy of the mask's box)
     options: InpaintOptions
     revision: int  # Document.revision when the request left
     cancel: CancelToken = field(default_factory=CancelToken)
+
+    def composite(self, rect: Rect) -> np.ndarray:
+        """The visible image in ``rect`` as it was when the request left: the engine's image source."""
+        return LayerStack(list(self.layers)).composite(self.original, rect)
 
 
 @dataclass(frozen=True)
 class InpaintResult:
     request_id: int
-    rgb: np.ndarray  # (h, w, 3) uint8, the crop with the hole filled
+    patch: np.ndarray  # (h, w, 3) uint8: the hole's box (request.hole.box), hole filled
     run: RunInfo
 
 
@@ -76,7 +88,7 @@ class InpaintWorker(QObject):
             def report(fraction: float, message: str) -> None:
                 self.progress.emit(rid, float(fraction), message)
 
-            rgb, run = backend.inpaint(request.image, request.mask, request.options, report, request.cancel)
+            patch, run = backend.fill_hole(request.composite, request.hole, request.options, report, request.cancel)
             request.cancel.raise_if_cancelled()
         except Cancelled:
             self.cancelled.emit(rid)
@@ -85,7 +97,7 @@ class InpaintWorker(QObject):
             log.exception("Removal %d failed", rid)
             self.failed.emit(rid, _describe(exc))
             return
-        self.finished.emit(InpaintResult(rid, np.ascontiguousarray(rgb, dtype=np.uint8), run))
+        self.finished.emit(InpaintResult(rid, patch, run))
 
     def _backend_for(self, options: InpaintOptions) -> "Backend":
         from lamapaint.inpaint.backends import create_backend
