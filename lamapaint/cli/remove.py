@@ -235,7 +235,7 @@ def _remove_one(
     read_next: Callable[[], None],
 ) -> None:
     """Fill one photo; ``read_next`` starts reading the next photo once this one's inference is over."""
-    from lamapaint.inpaint.types import InpaintError
+    from lamapaint.inpaint.types import InpaintError, run_brief, run_summary
     from lamapaint.io.export import ExportDestinationExists, ExportError, export_image
 
     started = time.perf_counter()
@@ -256,12 +256,8 @@ def _remove_one(
     except ExportError as exc:
         raise CliError(str(exc), EXIT_INPUT) from exc
     if not args.quiet and not args.photo.is_dir():
-        where = f"{backend.device}, {backend.precision}"
-        detail = (
-            f"strategy {run.strategy} (scale {run.scale:.2f}, {len(run.regions)} region(s), "
-            f"{run.network_pixels} network px)"
-        )
-        print(f"{backend.name} ({where}) {detail} {time.perf_counter() - started:.2f} s -> {job.out}", file=sys.stderr)
+        total = time.perf_counter() - started
+        print(f"{run_summary(run)}: {run_brief(run)}; {total:.2f} s in all -> {job.out}", file=sys.stderr)
 
 
 def _progress_bar(done: int, total: int, label: str, width: int = 30) -> None:

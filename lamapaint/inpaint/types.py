@@ -219,6 +219,14 @@ def run_summary(info: RunInfo) -> str:
     return f"Removed in {info.seconds:.1f} s with {method_name(info)}"
 
 
+def run_brief(info: RunInfo) -> str:
+    """The technical details on one line, for a log or the CLI's per-photo line (benchmarks parse it)."""
+    return (
+        f"{info.model} ({info.device}, {info.precision}) strategy {info.strategy} "
+        f"(scale {info.scale:.2f}, {len(info.regions)} region(s), {info.network_pixels} network px)"
+    )
+
+
 def run_details(info: RunInfo) -> str:
     """The technical details, for a tooltip or a layer's details."""
     where = "at full resolution" if info.scale >= 1.0 else f"at {info.scale:.0%} of full resolution"

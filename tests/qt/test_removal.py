@@ -71,6 +71,8 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     qtbot.waitUntil(lambda: win.document is not None, timeout=WAIT_MS)
     reopened = win.document
     assert len(reopened.layers) == 1 and reopened.layers[0].info["backend"] == "opencv-telea"
+    run = RunInfo.from_dict(reopened.layers[0].info)  # the run's record survives the project file
+    assert run is not None and run == RunInfo.from_dict(layer.info) and run.backend == "opencv" and run.regions
     np.testing.assert_array_equal(reopened.composite(), result)
     out = tmp_path / "photo-cleaned.png"
     win.files.export_to(out, "PNG")
@@ -115,7 +117,7 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
     doc.fill_polygon([(40.5, 250.5), (90.5, 230.5), (70.5, 300.5)])  # a second hole, near the border
     Image.fromarray(doc.mask).save(mask_path)
     win.actions.remove.trigger()
-    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
     assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.info_bar.isVisible()
 
