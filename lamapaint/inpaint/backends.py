@@ -1,7 +1,8 @@
 """LaMa and the classical OpenCV fallback behind one small interface.
 
 A backend is created once (loading the model is the slow part) and then called many times by the
-editor or once per photo by the CLI. ``create_backend`` picks the best installed LaMa weights for
+editor (``fill_hole``: it reads the planned regions of the document's composite and returns the
+hole's box) or once per photo by the CLI and the Python API (``inpaint``: a whole photo). ``create_backend`` picks the best installed LaMa weights for
 ``model="auto"``; with none installed it returns the OpenCV backend with ``fallback_reason`` set.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from abc import ABC, abstractmethod
 
 import cv2
 import numpy as np
@@ -58,7 +60,7 @@ def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
         )
 
 
-class _RegionBackend:
+class _RegionBackend(ABC):
     """What both backends share: a whole photo is its hole's fill pasted into a copy of it."""
 
     name: str
@@ -79,6 +81,7 @@ class _RegionBackend:
         patch, run = self.fill_hole(array_source(image_rgb_u8), hole, options, progress, cancel)
         return paste_hole(image_rgb_u8, hole, patch), run
 
+    @abstractmethod
     def fill_hole(
         self,
         source: ImageSource,
@@ -87,7 +90,7 @@ class _RegionBackend:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> tuple[np.ndarray, RunInfo]:
-        raise NotImplementedError
+        """The hole's box with the hole filled, reading only the planned regions from ``source``."""
 
 
 class LamaBackend(_RegionBackend):
