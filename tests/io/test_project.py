@@ -280,7 +280,8 @@ def test_png_header_with_absurd_size_is_refused_before_decoding(tmp_path: Path) 
         (lambda m: m["layers"][0].update(visible="yes"), "visibility"),
         (lambda m: m["layers"][0].update(rgb="missing.png"), "does not describe"),
         (lambda m: m.update(layers={"a": 1}), "layer list"),
-        (lambda m: m["layers"][0].update(coverage=m["layers"][0]["rgb"]), "colour type"),
+        (lambda m: m["layers"][0].update(coverage=m["layers"][0]["rgb"]), "used more than once"),
+        (lambda m: m["layers"][0].update(coverage=m["layers"][1]["rgb"]), "used more than once|expected"),
     ],
 )
 def test_bad_manifest_values_are_refused(tmp_path: Path, edit, match: str) -> None:
