@@ -39,16 +39,19 @@ MAX_FILE_BYTES = 1 << 30
 
 MAX_DECODE_BYTES = 3 << 30
 """Ceiling on the memory decoding may take (3 GiB), estimated from the header before decoding:
-every 8-bit photo up to MAX_PIXELS fits; 16-bit files (which are decoded twice over, at 16 and at
-8 bits) fit up to about 130 MP."""
+8-bit RGB and grey photos up to MAX_PIXELS fit (palette and CMYK ones up to about 170 MP); 16-bit
+files, which are held at 16 and at 8 bits, up to about 130 MP."""
 
 # Peak bytes per pixel while decoding, measured with benchmarks/bench_loaders.py (plus a margin);
-# the file's own bytes come on top. 8-bit: Pillow's 4-byte pixels, the array export and the RGB8
-# copy; WebP's decoder keeps a second full buffer. 16-bit: OpenCV's array, the 16-bit RGB and alpha
-# planes and the RGB8 working copy (Pillow's 8-bit decode is released before OpenCV runs).
+# the file's own bytes come on top. 8-bit RGB, RGBA and grey: Pillow's 4-byte pixels, the array
+# export and the RGB8 copy; other modes (palette, CMYK, 32-bit) add a conversion; WebP's decoder
+# keeps a second full buffer. 16-bit: OpenCV's array, the 16-bit RGB and alpha planes and the RGB8
+# working copy (Pillow's 8-bit decode, when reading the EXIF needs one, is released before).
 _DECODE_BYTES_PER_PIXEL_8BIT = 12
-_DECODE_BYTES_PER_PIXEL_WEBP = 16
-_DECODE_BYTES_PER_PIXEL_16BIT = 22
+_DECODE_BYTES_PER_PIXEL_CONVERTED = 18
+_DECODE_BYTES_PER_PIXEL_WEBP = 20
+_DECODE_BYTES_PER_PIXEL_16BIT = 24
+_DIRECT_MODES = ("RGB", "RGBA", "L", "1")
 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; we refuse above MAX_PIXELS
 # ourselves, before decoding, so the check stays on but no longer trips on ordinary big photos.
@@ -305,8 +308,10 @@ def _check_header(im: Image.Image, data: bytes, name: str) -> ImageHeader:
         per_pixel = _DECODE_BYTES_PER_PIXEL_16BIT
     elif fmt == "WEBP":
         per_pixel = _DECODE_BYTES_PER_PIXEL_WEBP
-    else:
+    elif im.mode in _DIRECT_MODES and "transparency" not in im.info:
         per_pixel = _DECODE_BYTES_PER_PIXEL_8BIT
+    else:
+        per_pixel = _DECODE_BYTES_PER_PIXEL_CONVERTED
     need = pixels * per_pixel + len(data)
     if need > MAX_DECODE_BYTES:
         depth = "16-bit" if high_bit else "8-bit"
