@@ -375,6 +375,7 @@ def test_seeds_load_unharmed(folder: Path) -> None:
 
 
 @pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
 @HEAVY_SETTINGS
 @given(case=image_case(image_seeds))
@@ -383,6 +384,7 @@ def test_image_loader_heavy(bounded: Callable, case: tuple[str, bytes]) -> None:
 
 
 @pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
 @HEAVY_SETTINGS
 @given(case=image_case(mask_seeds))
@@ -391,6 +393,7 @@ def test_mask_loader_heavy(bounded: Callable, folder: Path, case: tuple[str, byt
 
 
 @pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
 @HEAVY_SETTINGS
 @given(data=project_case())
@@ -399,6 +402,7 @@ def test_project_loader_heavy(bounded: Callable, folder: Path, data: bytes) -> N
 
 
 @pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
 @HEAVY_SETTINGS
 @given(data=raw_project_case())
