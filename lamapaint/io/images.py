@@ -39,17 +39,18 @@ MAX_FILE_BYTES = 1 << 30
 
 MAX_DECODE_BYTES = 3 << 30
 """Ceiling on the memory decoding may take (3 GiB), estimated from the header before decoding:
-8-bit RGB and grey photos up to MAX_PIXELS fit (palette and CMYK ones up to about 170 MP); 16-bit
-files, which are held at 16 and at 8 bits, up to about 130 MP."""
+8-bit photos up to MAX_PIXELS fit (palette and CMYK ones up to about 170 MP, uncompressed TIFFs
+up to about 150 MP, their own bytes counting too); 16-bit files, which are held at 16 and at
+8 bits, up to about 130 MP."""
 
 # Peak bytes per pixel while decoding, measured with benchmarks/bench_loaders.py (plus a margin);
 # the file's own bytes come on top. 8-bit RGB, RGBA and grey: Pillow's 4-byte pixels, the array
 # export and the RGB8 copy; other modes (palette, CMYK, 32-bit) add a conversion; WebP's decoder
 # keeps a second full buffer. 16-bit: OpenCV's array, the 16-bit RGB and alpha planes and the RGB8
 # working copy (Pillow's 8-bit decode, when reading the EXIF needs one, is released before).
-_DECODE_BYTES_PER_PIXEL_8BIT = 12
+_DECODE_BYTES_PER_PIXEL_8BIT = 14
 _DECODE_BYTES_PER_PIXEL_CONVERTED = 18
-_DECODE_BYTES_PER_PIXEL_WEBP = 20
+_DECODE_BYTES_PER_PIXEL_WEBP = 22
 _DECODE_BYTES_PER_PIXEL_16BIT = 24
 _DIRECT_MODES = ("RGB", "RGBA", "L", "1")
 
