@@ -473,6 +473,8 @@ def _decode_16bit(
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
     """16-bit RGB (and alpha) through OpenCV, in the file's stored layout (not yet upright);
     None (8-bit fallback) where OpenCV cannot read it."""
+    if data.startswith(PNG_SIGNATURE) and not png_chunks_fit(data):
+        raise ImageLoadError(f"Cannot open {name}: the file is damaged (a PNG chunk runs past the end of the file)")
     arr = cv2.imdecode(np.frombuffer(_tiff_without_orientation(data), np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16 or arr.shape[:2] != stored_hw:
         log.warning("%s: 16-bit data could not be read losslessly; editing and exporting at 8 bits", name)
@@ -486,6 +488,23 @@ def _decode_16bit(
         return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), alpha
     log.warning("%s: %d-channel 16-bit data; editing and exporting at 8 bits", name, arr.shape[2])
     return None
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks_fit(data: bytes) -> bool:
+    """Whether every chunk up to IEND lies inside ``data``. OpenCV 5.0's PNG reader allocates a
+    chunk's declared length before reading it: a 75-byte file claiming a 4 GB chunk cost 4 GB."""
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if pos + 12 + length > len(data):
+            return False
+        if data[pos + 4 : pos + 8] == b"IEND":
+            return True
+        pos += 12 + length
+    return False
 
 
 def _tiff_without_orientation(data: bytes) -> bytes:

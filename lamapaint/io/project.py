@@ -48,7 +48,15 @@ from lamapaint.core.document import Document, DocumentSnapshot
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
 from lamapaint.io.atomic import atomic_write
-from lamapaint.io.images import MAX_FILE_BYTES, MAX_PIXELS, ImageLoadError, load_image_bytes, read_image_header
+from lamapaint.io.images import (
+    MAX_FILE_BYTES,
+    PNG_SIGNATURE,
+    MAX_PIXELS,
+    ImageLoadError,
+    load_image_bytes,
+    png_chunks_fit,
+    read_image_header,
+)
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -68,7 +76,6 @@ MAX_DOCUMENT_BYTES = 4 << 30
 bytes, mask, every layer's three planes), summed from the manifest and the image headers before
 anything is decoded."""
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MEMBER_NAME = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 _LAYER_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _FIXED_DATE = (2020, 1, 1, 0, 0, 0)  # member timestamps carry no information; keeps saves reproducible
@@ -333,7 +340,7 @@ class _Reader:
 
     def check_png_header(self, use: _PngUse, head: bytes) -> None:
         """Exact size, 8-bit, grey or RGB as expected: from the first bytes, nothing decoded."""
-        if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        if len(head) < 33 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
             raise self.fail(f"entry {use.member!r} is not a PNG image")
         w, h, depth, colour = struct.unpack(">IIBB", head[16:26])
         want_colour = 0 if use.channels == 1 else 2
@@ -352,6 +359,8 @@ class _Reader:
     def decode_png(self, use: _PngUse) -> np.ndarray:
         data = self.read_member(use.member)
         self.check_png_header(use, data[:33])
+        if not png_chunks_fit(data):
+            raise self.fail(f"entry {use.member!r} is damaged (a PNG chunk runs past its end)")
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         expected = (use.height, use.width) if use.channels == 1 else (use.height, use.width, 3)
         if arr is None or arr.dtype != np.uint8 or arr.shape != expected:

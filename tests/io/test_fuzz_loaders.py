@@ -3,9 +3,9 @@
 Every case must end in a result or in the loader's documented error (``ImageLoadError``,
 ``ProjectError``), within a time bound (hypothesis' deadline) and a memory bound (the peak RSS
 of each case may grow by at most ``RSS_GROWTH_LIMIT``, with the loaders' limits lowered so that
-bound is tight). Seeds are made here: small JPEG (baseline and progressive),
-PNG (8-bit, 16-bit RGBA, palette with transparency), two-page TIFF, WebP, GIF and BMP files,
-masks, and a project saved by ``save_project``. Mutations: bit flips, byte and header-field
+bound is tight). Seeds are made here: small JPEG (baseline and progressive), PNG (8-bit,
+16-bit RGBA, palette with transparency), two-page TIFF, rotated 16-bit TIFF, WebP, GIF and BMP
+files, masks, and a project saved by ``save_project``. Mutations: bit flips, byte and header-field
 overwrites with extreme values, truncation, deletion, insertion and splices between seeds; for
 projects also manifest values replaced and members damaged with their hashes fixed up, so the
 damage reaches the decoders rather than stopping at a checksum.
@@ -95,6 +95,7 @@ def image_seeds() -> dict[str, bytes]:
         "png16-rgba": png16.tobytes(),
         "png-palette": _pillow(im.convert("P"), "PNG", transparency=3),
         "tiff-2-pages": _pillow(im, "TIFF", save_all=True, append_images=[im.rotate(90)]),
+        "tiff16-grey": _pillow(Image.fromarray(rgba16[:, :, 0]), "TIFF", tiffinfo={0x0112: 8}),
         "webp": _pillow(im, "WEBP", quality=70),
         "gif": _pillow(im.convert("P"), "GIF"),
         "bmp": _pillow(im, "BMP"),

@@ -454,3 +454,12 @@ def test_mask_errors_are_image_load_errors(tmp_path: Path) -> None:
         images.load_mask(path)
     with pytest.raises(ImageLoadError, match="folder"):
         images.load_mask(tmp_path)
+
+
+def test_16bit_png_with_an_oversized_chunk_never_reaches_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzzing: OpenCV 5.0 allocates a PNG chunk's declared length before reading it."""
+    data = bytearray(png16(np.full((4, 4, 3), 1000, np.uint16)))
+    data[33:37] = struct.pack(">I", 0xFF000012)  # the first chunk after IHDR
+    monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("handed to OpenCV"))
+    with pytest.raises(ImageLoadError, match="chunk runs past"):
+        load_image_bytes(bytes(data), "deep.png")

@@ -442,3 +442,23 @@ def test_save_never_fails_on_layer_info(tmp_path: Path) -> None:
     path = tmp_path / "odd.lamapaint"
     save_project(path, doc.snapshot())
     assert load_project(path).layers[-1].info == {"size": 3, "shape": [1, 2], "path": "/x"}
+
+
+def test_png_member_with_an_oversized_chunk_is_refused_before_opencv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzzing: OpenCV allocates a chunk's declared length first (75 bytes -> 4 GB)."""
+
+    def edit(manifest: dict, members: dict) -> None:
+        name = manifest["layers"][0]["coverage"]
+        data = bytearray(members[name])
+        data[33:37] = struct.pack(">I", 0xFF000012)  # the IDAT chunk's length
+        members[name] = bytes(data)
+
+    path = _rebuild(tmp_path, edit)
+    real = project.cv2.imdecode
+
+    def imdecode(buf: np.ndarray, flags: int) -> np.ndarray:
+        assert struct.pack(">I", 0xFF000012) not in buf.tobytes(), "the damaged PNG was handed to OpenCV"
+        return real(buf, flags)
+
+    monkeypatch.setattr(project.cv2, "imdecode", imdecode)
+    _refused(path, "chunk runs past")
