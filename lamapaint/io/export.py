@@ -206,6 +206,39 @@ def _touched_map(rgb: np.ndarray, source: LoadedImage | None, touched: np.ndarra
     return differs if touched is None else differs | touched.astype(bool)
 
 
+def plan_export(source: LoadedImage | None, options: ExportOptions) -> ExportPlan:
+    """What an export with ``options`` will do, for the export dialog: cheap (headers only), no encoding.
+
+    A block-wise save is promised where the original's layout and this installation allow it;
+    the export itself can still fall back (its report then says so).
+    """
+    fmt = _FORMAT_ALIASES.get((options.format or "JPEG").upper(), "JPEG")
+    notes: list[str] = []
+    layout = _jpeg_layout(source) if fmt == "JPEG" else None
+    if layout is None:
+        kwargs, kept = _pillow_metadata(source, options, notes)
+        if fmt == "JPEG":
+            return ExportPlan(METHOD_REENCODE, f"Whole photo compressed as JPEG at quality {options.quality}", kept, notes)
+        method, pixels = _other_words(fmt, source, options)
+        if fmt == "TIFF" and source is not None and source.high_bit is not None:
+            kept = []  # 16-bit TIFF goes through OpenCV, which writes no metadata
+        elif fmt == "TIFF" and "EXIF" in kept:
+            kept = ["basic EXIF fields"] + [k for k in kept if k != "EXIF"]
+        return ExportPlan(method, pixels, kept, notes)
+    assert source is not None
+    reason = _blockwise_reason(source, options)
+    if reason is None:
+        reason = jpeg_blocks.unsupported_reason(layout) or jpeg_blocks.blockwise_unavailable()
+        if reason is None:
+            carried = _carry(layout, source, options, icc_usable=True)
+            return ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, carried.notes)
+    pixels = _reencode_choice(layout, options).words
+    if options.lossless_jpeg:
+        pixels += f" (block-wise save not possible: {reason})"
+    carried = _carry(layout, source, options, icc_usable=source.icc_profile is not None)
+    return ExportPlan(METHOD_REENCODE, pixels, carried.kept, carried.notes)
+
+
 def read_block_source(source: LoadedImage | None, options: ExportOptions) -> jpeg_blocks.BlockSource | None:
     """The original's coefficients for a block-wise JPEG save, read ahead of ``export_image``.
 
@@ -265,7 +298,9 @@ def _encode_jpeg(
             log.warning("block-wise JPEG save failed; re-encoding", exc_info=True)
             reason = f"the block-wise save failed ({exc})"
         log.info("block-wise JPEG save not possible: %s", reason)
-    data, pixels = _reencode_jpeg_original(stored_rgb, layout, options)
+    choice = _reencode_choice(layout, options)
+    data = _pillow_jpeg(stored_rgb, options.quality, choice.subsampling, choice.progressive)
+    pixels = choice.words
     if options.lossless_jpeg:
         notes.append(f"whole photo re-encoded at quality {options.quality}: {reason}")
         pixels += f" (block-wise save not possible: {reason})"
@@ -300,10 +335,15 @@ def _carry(
     )
 
 
-def _reencode_jpeg_original(
-    stored_rgb: np.ndarray, layout: jpeg_blocks.JpegLayout, options: ExportOptions
-) -> tuple[bytes, str]:
-    """The whole photo through Pillow with the original's chroma sampling and scan mode."""
+@dataclass(frozen=True)
+class _JpegReencode:
+    subsampling: int
+    progressive: bool
+    words: str
+
+
+def _reencode_choice(layout: jpeg_blocks.JpegLayout, options: ExportOptions) -> _JpegReencode:
+    """A whole re-encode keeps the original's chroma sampling (unless 4:4:4 is asked for) and scan mode."""
     sampling = jpeg_blocks.pillow_subsampling(layout)
     if options.subsampling_444:
         subsampling, chroma = 0, "4:4:4 chroma"
@@ -316,9 +356,8 @@ def _reencode_jpeg_original(
             f"{name} chroma (nearest to the original's {jpeg_blocks.sampling_name(layout)})"
         )
     progressive = layout.sof_marker == 0xC2
-    data = _pillow_jpeg(stored_rgb, options.quality, subsampling, progressive)
     scan = "progressive, " if progressive else ""
-    return data, f"Whole photo re-compressed at quality {options.quality} ({scan}{chroma})"
+    return _JpegReencode(subsampling, progressive, f"Whole photo re-compressed at quality {options.quality} ({scan}{chroma})")
 
 
 def _pillow_jpeg(rgb: np.ndarray, quality: int, subsampling: int, progressive: bool, **kwargs: bytes) -> bytes:
@@ -379,35 +418,42 @@ def _encode_other(
     if high is not None and fmt not in _HIGH_BIT_FORMATS:
         notes.append(f"{fmt} is written at 8 bits: the 16-bit precision of the original was not kept")
         high = None
-    name = "WebP" if fmt == "WEBP" else fmt
-    exact = "Untouched pixels kept exactly as decoded from the original" if source is not None else "Written"
+    method, pixels = _other_words(fmt, source, options)
     if high is not None:
         out16 = high.copy()
         out16[touched] = rgb[touched].astype(np.uint16) * 257
         alpha16 = None if alpha is None else (alpha if alpha.dtype == np.uint16 else alpha.astype(np.uint16) * 257)
         data, kept = _encode_16bit(fmt, out16, alpha16, source, options, notes)
-        return data, ExportPlan(METHOD_LOSSLESS, f"{exact}, at 16 bits (lossless {name})", kept, notes), 16
+        return data, ExportPlan(method, pixels, kept, notes), 16
     if alpha is not None and alpha.dtype == np.uint16:
         alpha = ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     im = Image.fromarray(np.dstack([rgb, alpha]) if alpha is not None else rgb)
     kwargs, kept = _pillow_metadata(source, options, notes)
     buf = io.BytesIO()
-    method, pixels = METHOD_LOSSLESS, f"{exact} (lossless {name})"
     if fmt == "PNG":
         im.save(buf, "PNG", compress_level=6, **kwargs)
     elif fmt == "TIFF":
         tiffinfo = _tiff_descriptive_tags(kwargs.pop("exif", None))
+        kept = [k for k in kept if k != "EXIF"]
         if tiffinfo:
             notes.append("TIFF keeps the basic EXIF fields only (camera, date, author, description)")
-        elif "EXIF" in kept:
-            kept.remove("EXIF")
+            kept.insert(0, "basic EXIF fields")
         im.save(buf, "TIFF", compression="tiff_adobe_deflate", tiffinfo=tiffinfo, **kwargs)
     else:
         lossless = options.quality == 100
         im.save(buf, "WEBP", quality=options.quality, lossless=lossless, method=4, exact=True, **kwargs)
-        if not lossless:
-            method, pixels = METHOD_REENCODE, f"Whole photo compressed as WebP at quality {options.quality}"
     return buf.getvalue(), ExportPlan(method, pixels, kept, notes), 8
+
+
+def _other_words(fmt: str, source: LoadedImage | None, options: ExportOptions) -> tuple[str, str]:
+    """(method, how the pixels are written) for PNG, TIFF and WebP."""
+    if fmt == "WEBP" and options.quality < 100:
+        return METHOD_REENCODE, f"Whole photo compressed as WebP at quality {options.quality}"
+    name = "WebP" if fmt == "WEBP" else fmt
+    if source is None:
+        return METHOD_LOSSLESS, f"Written losslessly ({name})"
+    bits = ", at 16 bits" if source.high_bit is not None and fmt in _HIGH_BIT_FORMATS else ""
+    return METHOD_LOSSLESS, f"Untouched pixels kept exactly as decoded from the original{bits} (lossless {name})"
 
 
 def _tiff_descriptive_tags(exif_bytes: bytes | None) -> dict[int, str]:

@@ -135,7 +135,9 @@ class DocumentFiles(QObject):
         if doc is None:
             return
         original = _source_path(doc)
-        dialog = ExportDialog(default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent)
+        dialog = ExportDialog(
+            default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent, doc.source
+        )
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
@@ -155,8 +157,8 @@ class DocumentFiles(QObject):
             return export_image(path, snapshot.composite(), snapshot.source, options, touched=snapshot.touched())
 
         def done(report: object) -> None:
-            method = getattr(report, "method", "")
-            self.message.emit(f"Exported {path.name}" + (f" ({method})." if method else "."))
+            summary = getattr(report, "summary", "")
+            self.message.emit(f"Exported {path.name}" + (f": {summary}." if summary else "."))
 
         self._tasks.run(f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc))
 
