@@ -78,7 +78,7 @@ def measure(label: str, src: LoadedImage, mask: np.ndarray, tmp: Path) -> None:
         with Image.open(dest) as im:
             out_sampling = _SAMPLING.get(JpegImagePlugin.get_sampling(im), "?")
         print(
-            f"{label:30} {src.width * src.height / 1e6:5.1f} {kind:10} {report.method:22} {save_s:7.2f} "
+            f"{label:34} {src.width * src.height / 1e6:5.1f} {kind:10} {report.method:22} {save_s:7.2f} "
             f"{size:7.1f} {exact:8.2f} {int(diff[~mask].max()):8d} {int(diff[~ring].max()):9d} {out_sampling:>6}"
         )
 
@@ -88,7 +88,7 @@ def main(names: list[str]) -> None:
     if names:
         images = [p for p in images if p.stem in names]
     print(
-        f"{'photo':30} {'MP':>5} {'original':10} {'method':22} {'save s':>7} {'size %':>7} {'exact %':>8} "
+        f"{'photo':34} {'MP':>5} {'original':10} {'method':22} {'save s':>7} {'size %':>7} {'exact %':>8} "
         f"{'max diff':>8} {'max>ring':>9} {'chroma':>6}"
     )
     with tempfile.TemporaryDirectory() as tmp:

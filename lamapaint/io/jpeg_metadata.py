@@ -40,6 +40,7 @@ _IPTC_RESOURCE = 0x0404
 _EXIF_ORIENTATION = 0x0112
 # IFD1 tags that locate a thumbnail: JPEGInterchangeFormat(+Length), StripOffsets/StripByteCounts.
 _THUMB_JPEG, _THUMB_JPEG_LEN, _STRIP_OFFSETS, _STRIP_COUNTS = 0x0201, 0x0202, 0x0111, 0x0117
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 _KEPT_ORDER = ("EXIF", "EXIF orientation", "XMP", "colour profile", "comment", "IPTC", "Photoshop data")
 
 
@@ -168,21 +169,26 @@ def _unlink_thumbnail(tiff: bytearray) -> bool:
         return False
     (count1,) = struct.unpack_from(order + "H", tiff, ifd1)
     values: dict[int, int] = {}
-    for i in range(count1):
-        tag, kind, n = struct.unpack_from(order + "HHI", tiff, ifd1 + 2 + 12 * i)
-        if n == 1 and kind in (3, 4):  # one SHORT or LONG, held in the entry itself
-            values[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), tiff, ifd1 + 10 + 12 * i)[0]
-    struct.pack_into(order + "I", tiff, link, 0)
     spans = [(ifd1, ifd1 + 2 + 12 * count1 + 4)]
+    for i in range(count1):
+        entry = ifd1 + 2 + 12 * i
+        tag, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
+        size = n * _TIFF_TYPE_SIZES.get(kind, 1)
+        if n == 1 and kind in (3, 4):  # one SHORT or LONG, held in the entry itself
+            values[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), tiff, entry + 8)[0]
+        elif size > 4:  # IFD1's own out-of-line values (its resolution, ...)
+            (at,) = struct.unpack_from(order + "I", tiff, entry + 8)
+            spans.append((at, at + size))
+    struct.pack_into(order + "I", tiff, link, 0)
     for off_tag, len_tag in ((_THUMB_JPEG, _THUMB_JPEG_LEN), (_STRIP_OFFSETS, _STRIP_COUNTS)):
         if off_tag in values and len_tag in values:
             spans.append((values[off_tag], values[off_tag] + values[len_tag]))
+    spans = [(start, end) for start, end in spans if link + 4 <= start < end <= len(tiff)]
     for start, end in spans:
-        if 8 <= start < end <= len(tiff):
-            tiff[start:end] = bytes(end - start)
+        tiff[start:end] = bytes(end - start)
     # Usually IFD1 and its thumbnail are the block's tail: cut them off instead of carrying zeros.
-    tail = min(start for start, _ in spans)
-    if tail > link and not any(tiff[tail:]):
+    tail = min((start for start, _ in spans), default=len(tiff))
+    if not any(tiff[tail:]):
         del tiff[tail:]
     return True
 
