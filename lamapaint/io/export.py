@@ -231,7 +231,8 @@ def plan_export(source: LoadedImage | None, options: ExportOptions) -> ExportPla
         reason = jpeg_blocks.unsupported_reason(layout) or jpeg_blocks.blockwise_unavailable()
         if reason is None:
             carried = _carry(layout, source, options, icc_usable=True)
-            return ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, carried.notes)
+            quality = "edited blocks are compressed with the original's own tables, so the quality setting does not apply"
+            return ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, [quality, *carried.notes])
     pixels = _reencode_choice(layout, options).words
     if options.lossless_jpeg:
         pixels += f" (block-wise save not possible: {reason})"

@@ -26,13 +26,15 @@ def test_dialog_says_what_a_jpeg_export_keeps(qtbot, tmp_path: Path) -> None:  #
     path = progressive_photo(tmp_path)
     dialog = ExportDialog(tmp_path / "camera-cleaned.jpg", 95, path, None, load_image(path))
     qtbot.addWidget(dialog)
-    assert dialog.plan_label.text() == (
+    summary, note = dialog.plan_label.text().splitlines()
+    assert summary == (
         "Untouched areas kept exactly as in the original (block-wise save); "
         "EXIF, XMP, colour profile and comment kept."
     )
+    assert "quality setting does not apply" in note
     assert "colour profile" not in dialog.metadata_check.text()  # always kept: not a choice
     dialog.metadata_check.setChecked(False)
-    assert dialog.plan_label.text().endswith("; colour profile kept.")
+    assert dialog.plan_label.text().splitlines()[0].endswith("; colour profile kept.")
     dialog.metadata_check.setChecked(True)
     dialog.format_combo.setCurrentText("PNG")
     text = dialog.plan_label.text()

@@ -119,6 +119,7 @@ class ExportDialog(QDialog):
         plan = plan_export(self._source, options)
         lines = [plan.summary + "."] + [f"Note: {note}." for note in plan.notes]
         self.plan_label.setText("\n".join(lines))
+        self.adjustSize()  # the text may have grown a line
 
     def accept(self) -> None:
         path = Path(self.path_edit.text()).expanduser()
