@@ -89,14 +89,16 @@ class ExportPlan:
     """The original's metadata written, e.g. ["EXIF", "XMP", "colour profile", "comment"]."""
     notes: list[str] = field(default_factory=list)
     """What was left out or changed, and why."""
+    metadata_left_out: bool = False
+    """The original had metadata that ``keep_metadata=False`` left out."""
 
     @property
     def summary(self) -> str:
         """One line: "<pixels>; EXIF, XMP, colour profile and comment kept"."""
         if not self.kept:
-            return f"{self.pixels}; no metadata written"
+            return f"{self.pixels}; {'metadata left out' if self.metadata_left_out else 'no metadata to keep'}"
         words = self.kept[0] if len(self.kept) == 1 else ", ".join(self.kept[:-1]) + " and " + self.kept[-1]
-        return f"{self.pixels}; {words} kept"
+        return f"{self.pixels}; {words} kept" + (", other metadata left out" if self.metadata_left_out else "")
 
 
 @dataclass
@@ -112,6 +114,8 @@ class ExportReport:
     """How the pixels were written, in plain words (``BLOCKWISE_WORDS`` for a block-wise save)."""
     kept: list[str] = field(default_factory=list)
     """The original's metadata the file holds, in plain words ("EXIF", "XMP", "colour profile", ...)."""
+    metadata_left_out: bool = False
+    """The original had metadata that ``keep_metadata=False`` left out."""
 
     @property
     def blockwise(self) -> bool:
@@ -122,7 +126,7 @@ class ExportReport:
     def summary(self) -> str:
         """One plain line for the user, e.g. "Untouched areas kept exactly as in the original
         (block-wise save); EXIF, XMP, colour profile and comment kept"."""
-        return ExportPlan(self.method, self.pixels, self.kept).summary
+        return ExportPlan(self.method, self.pixels, self.kept, metadata_left_out=self.metadata_left_out).summary
 
 
 def format_for(path: str | os.PathLike[str], explicit: str | None = None) -> str:
@@ -170,7 +174,9 @@ def export_image(
         raise ExportDestinationExists(f"{dest} already exists; choose another name or allow replacing it") from None
     except OSError as exc:
         raise ExportError(f"Could not write {dest}: {exc.strerror or exc}") from exc
-    report = ExportReport(dest, fmt, plan.method, plan.notes, bits, len(data), plan.pixels, plan.kept)
+    report = ExportReport(
+        dest, fmt, plan.method, plan.notes, bits, len(data), plan.pixels, plan.kept, plan.metadata_left_out
+    )
     log.info("exported %s: method=%s; %s", dest.name, report.method, report.summary)
     for note in plan.notes:
         log.info("export %s: %s", dest.name, note)
@@ -218,13 +224,14 @@ def plan_export(source: LoadedImage | None, options: ExportOptions) -> ExportPla
     if layout is None:
         kwargs, kept = _pillow_metadata(source, options, notes)
         if fmt == "JPEG":
-            return ExportPlan(METHOD_REENCODE, f"Whole photo compressed as JPEG at quality {options.quality}", kept, notes)
+            words = f"Whole photo compressed as JPEG at quality {options.quality}"
+            return ExportPlan(METHOD_REENCODE, words, kept, notes, _left_out(source, options))
         method, pixels = _other_words(fmt, source, options)
         if fmt == "TIFF" and source is not None and source.high_bit is not None:
             kept = []  # 16-bit TIFF goes through OpenCV, which writes no metadata
         elif fmt == "TIFF" and "EXIF" in kept:
             kept = ["basic EXIF fields"] + [k for k in kept if k != "EXIF"]
-        return ExportPlan(method, pixels, kept, notes)
+        return ExportPlan(method, pixels, kept, notes, _left_out(source, options))
     assert source is not None
     reason = _blockwise_reason(source, options)
     if reason is None:
@@ -232,12 +239,12 @@ def plan_export(source: LoadedImage | None, options: ExportOptions) -> ExportPla
         if reason is None:
             carried = _carry(layout, source, options, icc_usable=True)
             quality = "edited blocks are compressed with the original's own tables, so the quality setting does not apply"
-            return ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, [quality, *carried.notes])
+            return ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, [quality, *carried.notes], carried.left_out)
     pixels = _reencode_choice(layout, options).words
     if options.lossless_jpeg:
         pixels += f" (block-wise save not possible: {reason})"
     carried = _carry(layout, source, options, icc_usable=source.icc_profile is not None)
-    return ExportPlan(METHOD_REENCODE, pixels, carried.kept, carried.notes)
+    return ExportPlan(METHOD_REENCODE, pixels, carried.kept, carried.notes, carried.left_out)
 
 
 def read_block_source(source: LoadedImage | None, options: ExportOptions) -> jpeg_blocks.BlockSource | None:
@@ -276,7 +283,7 @@ def _encode_jpeg(
         subsampling = 0 if options.subsampling_444 else 2
         data = _pillow_jpeg(rgb, options.quality, subsampling, progressive=False, **kwargs)
         pixels = f"Whole photo compressed as JPEG at quality {options.quality}"
-        return data, ExportPlan(METHOD_REENCODE, pixels, kept, notes), 8
+        return data, ExportPlan(METHOD_REENCODE, pixels, kept, notes, _left_out(source, options)), 8
     assert source is not None
     # The file keeps the original's stored layout, so its EXIF orientation stays true.
     stored_rgb = _to_stored(rgb, source.orientation)
@@ -292,7 +299,7 @@ def _encode_jpeg(
             notes.append(
                 f"re-compressed {result.mcus_reencoded} of {result.mcus_total} MCUs; the rest is the original's data"
             )
-            return data, ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, notes + carried.notes), 8
+            return data, ExportPlan(METHOD_BLOCKS, BLOCKWISE_WORDS, carried.kept, notes + carried.notes, carried.left_out), 8
         except jpeg_blocks.LosslessUnavailable as exc:
             reason = str(exc)
         except Exception as exc:  # a libjpeg hiccup must cost the block-wise save, not the export
@@ -307,7 +314,7 @@ def _encode_jpeg(
         pixels += f" (block-wise save not possible: {reason})"
     carried = _carry(layout, source, options, icc_usable=source.icc_profile is not None)
     data = jpeg_blocks.replace_app_segments(data, carried.segments)
-    return data, ExportPlan(METHOD_REENCODE, pixels, carried.kept, notes + carried.notes), 8
+    return data, ExportPlan(METHOD_REENCODE, pixels, carried.kept, notes + carried.notes, carried.left_out), 8
 
 
 def _jpeg_layout(source: LoadedImage | None) -> jpeg_blocks.JpegLayout | None:
@@ -404,6 +411,10 @@ def _pillow_metadata(
     return kwargs, kept
 
 
+def _left_out(source: LoadedImage | None, options: ExportOptions) -> bool:
+    return source is not None and not options.keep_metadata and bool(source.exif)
+
+
 def _has_xmp(data: bytes) -> bool:
     return b"http://ns.adobe.com/xap/1.0/\0" in data[:65536]
 
@@ -425,7 +436,7 @@ def _encode_other(
         out16[touched] = rgb[touched].astype(np.uint16) * 257
         alpha16 = None if alpha is None else (alpha if alpha.dtype == np.uint16 else alpha.astype(np.uint16) * 257)
         data, kept = _encode_16bit(fmt, out16, alpha16, source, options, notes)
-        return data, ExportPlan(method, pixels, kept, notes), 16
+        return data, ExportPlan(method, pixels, kept, notes, _left_out(source, options)), 16
     if alpha is not None and alpha.dtype == np.uint16:
         alpha = ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     im = Image.fromarray(np.dstack([rgb, alpha]) if alpha is not None else rgb)
@@ -443,7 +454,7 @@ def _encode_other(
     else:
         lossless = options.quality == 100
         im.save(buf, "WEBP", quality=options.quality, lossless=lossless, method=4, exact=True, **kwargs)
-    return buf.getvalue(), ExportPlan(method, pixels, kept, notes), 8
+    return buf.getvalue(), ExportPlan(method, pixels, kept, notes, _left_out(source, options)), 8
 
 
 def _other_words(fmt: str, source: LoadedImage | None, options: ExportOptions) -> tuple[str, str]:

@@ -52,6 +52,8 @@ class CarriedMetadata:
     """What they hold, in plain words ("EXIF", "XMP", "colour profile", "comment", ...)."""
     notes: list[str] = field(default_factory=list)
     """What was left out or changed, and why."""
+    left_out: bool = False
+    """Metadata segments were left out because ``keep_metadata`` was False."""
 
 
 def carry_segments(layout: JpegLayout, *, keep_metadata: bool, orientation: int, icc_usable: bool) -> CarriedMetadata:
@@ -82,7 +84,7 @@ def carry_segments(layout: JpegLayout, *, keep_metadata: bool, orientation: int,
         elif marker == _APP2 and payload.startswith(_MPF):
             _note(out.notes, "the camera's extra preview images (MPF) showed the unedited photo and were not written")
         elif not keep_metadata:
-            continue
+            out.left_out = True
         elif marker == _APP1 and payload.startswith(_EXIF):
             has_exif = True
             out.segments.append(_exif_without_thumbnail(seg, out.notes))

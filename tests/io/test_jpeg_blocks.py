@@ -175,6 +175,7 @@ def test_unedited_save_is_the_original_picture_at_the_original_size(tmp_path: Pa
     src = original(tmp_path, make_jpeg(photo(), 2))
     report, data = export(tmp_path, src.rgb, src, None)
     assert report.method == "lossless-jpeg-blocks"
+    assert report.summary.endswith("(block-wise save); no metadata to keep")  # Pillow's JFIF header only
     np.testing.assert_array_equal(decode(data), src.rgb)
     assert len(data) <= 1.03 * len(src.source_bytes)  # no bloat (optimised Huffman tables may even shrink it)
 
@@ -423,6 +424,7 @@ def test_keep_metadata_false_on_a_progressive_original(tmp_path: Path) -> None:
         markers = [(s[1], s[4:9]) for s in app_and_com_segments(data)]
         assert markers == [(0xE0, b"JFIF\0"), (0xE2, b"ICC_P")], markers
         assert report.kept == ["colour profile"]
+        assert report.summary.endswith("; colour profile kept, other metadata left out")
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])

@@ -34,7 +34,7 @@ def test_dialog_says_what_a_jpeg_export_keeps(qtbot, tmp_path: Path) -> None:  #
     assert "quality setting does not apply" in note
     assert "colour profile" not in dialog.metadata_check.text()  # always kept: not a choice
     dialog.metadata_check.setChecked(False)
-    assert dialog.plan_label.text().splitlines()[0].endswith("; colour profile kept.")
+    assert dialog.plan_label.text().splitlines()[0].endswith("; colour profile kept, other metadata left out.")
     dialog.metadata_check.setChecked(True)
     dialog.format_combo.setCurrentText("PNG")
     text = dialog.plan_label.text()
@@ -59,4 +59,4 @@ def test_dialog_names_the_reason_for_a_whole_reencode(qtbot, tmp_path: Path) -> 
 def test_dialog_without_an_original(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
     dialog = ExportDialog(tmp_path / "new.png", 95, None)
     qtbot.addWidget(dialog)
-    assert dialog.plan_label.text() == "Written losslessly (PNG); no metadata written."
+    assert dialog.plan_label.text() == "Written losslessly (PNG); no metadata to keep."
