@@ -409,6 +409,7 @@ def remove_abandoned_files(folder: Path | None = None, min_age_s: float = STALE_
         project_file, info_file, lock_file = _files(folder, session_id)
         if session_id.startswith(".") or project_file.exists() or not _all_older(born_before, info_file, lock_file):
             continue
+        had_lock = lock_file.exists()
         try:
             fh = _take_lock(lock_file)
         except OSError as exc:
@@ -416,16 +417,16 @@ def remove_abandoned_files(folder: Path | None = None, min_age_s: float = STALE_
             continue
         if fh is None:
             continue  # live: its first autosave is being written
+        clean = not project_file.exists()
         try:
-            if not project_file.exists():
-                for f in (info_file, lock_file):
-                    if f.exists():
-                        f.unlink()
-                        removed += 1
+            if clean and info_file.exists():
+                info_file.unlink()
+                removed += 1
         except OSError as exc:
             log.debug("cannot clean autosave session %s: %s", session_id, exc)
         finally:
-            _release_lock(fh, lock_file, remove=False)
+            _release_lock(fh, lock_file, remove=clean)
+        removed += int(clean and had_lock)
     if removed:
         log.info("removed %d file(s) of interrupted autosaves from %s", removed, folder)
     return removed
