@@ -95,10 +95,9 @@ def test_failed_save_keeps_the_old_file_the_document_and_says_why(
     watched = [tmp_path, isolated_app_home]
     files_before = [_files(folder) for folder in watched]
 
-    faults = inject_write_fault(monkeypatch, point, code, after_bytes=len(before) // 2)  # type: ignore[arg-type]
-    with pytest.raises(Exception) as caught:
+    with monkeypatch.context() as patch, pytest.raises(Exception) as caught:
+        faults = inject_write_fault(patch, point, code, after_bytes=len(before) // 2)  # type: ignore[arg-type]
         save()
-    monkeypatch.undo()
 
     assert faults.injected >= 1
     if point == "write":
@@ -115,11 +114,10 @@ def test_failed_save_keeps_the_old_file_the_document_and_says_why(
 def test_the_next_save_works_once_the_disk_has_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = _document(tmp_path)
     path, save = _project(doc, tmp_path)
-    inject_write_fault(monkeypatch, "write", errno.ENOSPC, after_bytes=100)
-    with pytest.raises(Exception):
+    with monkeypatch.context() as patch, pytest.raises(Exception):
+        inject_write_fault(patch, "write", errno.ENOSPC, after_bytes=100)
         save()
     assert not path.exists() and list(tmp_path.glob(".*.part")) == []
-    monkeypatch.undo()
     save()
     assert path.exists()
 
