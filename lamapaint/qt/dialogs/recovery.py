@@ -23,7 +23,10 @@ class RecoveryDialog(QDialog):
         text.setWordWrap(True)
         self.list = QListWidget(self)
         for s in sessions:
-            where = f" (project {s.project_path.name})" if s.project_path else ""
+            if s.project_path is not None:
+                where = f" (project {s.project_path.name})"
+            else:
+                where = f" (in {s.folder})" if s.folder is not None else ""
             self.list.addItem(f"{s.photo_name}{where} — {s.saved_at.astimezone():%Y-%m-%d %H:%M}, {s.size_bytes / 1e6:.1f} MB")
         self.list.setCurrentRow(0)
         buttons = QDialogButtonBox(self)
