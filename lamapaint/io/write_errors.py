@@ -39,9 +39,9 @@ def explain_write_error(exc: BaseException, path: str | Path, verb: str = "saved
         return None
     p = Path(path)
     if os_error.errno in DISK_FULL:
-        return f"The disk is full: {p.name} could not be {verb}. Free some space on the disk (or choose another disk) and try again."
+        return f"The disk is full: {p.name} could not be {verb}. Free some space and try again."
     if os_error.errno in READ_ONLY:
         return f"The folder {p.parent} is read-only: {p.name} could not be {verb}. Choose another folder."
     if os_error.errno in NO_PERMISSION:
-        return f"No permission to write in {p.parent}: {p.name} could not be {verb}. Choose another folder or check its permissions."
+        return f"No permission to write in {p.parent}: {p.name} could not be {verb}. Choose another folder."
     return None
