@@ -33,7 +33,8 @@ from lamapaint.core.document import Document  # noqa: E402
 from lamapaint.core.geometry import Rect, mask_bbox  # noqa: E402
 from lamapaint.core.history import DEFAULT_BUDGET  # noqa: E402
 from lamapaint.core.layers import Layer  # noqa: E402
-from lamapaint.inpaint.backends import InpaintOptions, OpenCVBackend  # noqa: E402
+from lamapaint.inpaint.backends import OpenCVBackend  # noqa: E402
+from lamapaint.inpaint.types import InpaintOptions  # noqa: E402
 from lamapaint.qt.removal import context_rect  # noqa: E402 - pure function, no window
 
 FIXED_OVERHEAD_PLANES = 6
@@ -129,7 +130,7 @@ class Soak:
         image = doc.composite(crop)
         mask = doc.mask[crop.slices].copy()
         started = time.perf_counter()
-        rgb = self.backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
+        rgb, _run = self.backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
         self.removal_seconds.append(time.perf_counter() - started)
         layer = Layer.from_result(f"Removal {len(doc.layers) + 1}", rgb, mask, info={"backend": self.backend.name})
         assert layer is not None
