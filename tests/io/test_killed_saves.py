@@ -97,7 +97,7 @@ def test_killed_project_saves_leave_the_old_or_the_new_file(tmp_path: Path, cont
 def test_killed_autosaves_are_recoverable_or_cleaned(tmp_path: Path, context: Any, versions: list, record_property: Any) -> None:
     rng = random.Random(SEED + 1)
     span = 3.0 * _save_seconds(tmp_path)
-    first_save_kills = recovered = torn_temp = 0
+    nothing_saved_yet = recovered = torn_temp = 0
     folder = tmp_path / "autosave-0"
     for round_ in range(ROUNDS):
         if round_ % 3 == 0:  # a fresh folder: this child's first autosave may be the one killed
@@ -110,7 +110,7 @@ def test_killed_autosaves_are_recoverable_or_cleaned(tmp_path: Path, context: An
         sessions = list_recoverable(folder)
         if not sessions:
             assert names == [], f"round {round_}: unrecoverable leftovers {names}"
-            first_save_kills += 1
+            nothing_saved_yet += 1
             continue
         (session,) = sessions
         assert session.session_id == save_loop.SESSION_ID and session.brush_size in range(10, 10 + save_loop.VERSIONS)
@@ -119,5 +119,5 @@ def test_killed_autosaves_are_recoverable_or_cleaned(tmp_path: Path, context: An
     record_property("kills", ROUNDS)
     record_property("killed_mid_write", torn_temp)
     record_property("recovered", recovered)
-    record_property("killed_in_first_autosave", first_save_kills)
+    record_property("no_autosave_yet_cleaned", nothing_saved_yet)
     assert recovered > 0 and torn_temp > 0

@@ -127,3 +127,15 @@ def test_read_only_folder_and_unknown_errors_are_told_apart(tmp_path: Path) -> N
     assert explain_write_error(OSError(errno.EROFS, "Read-only file system"), path).startswith(f"The folder {tmp_path} is read-only")  # type: ignore[union-attr]
     assert explain_write_error(OSError(errno.EIO, "I/O error"), path) is None
     assert explain_write_error(ValueError("bad"), path) is None
+
+
+def test_settings_load_removes_a_killed_settings_save(isolated_app_home: Path) -> None:
+    import os
+    import time
+
+    Settings(brush_size=33).save()
+    stale = app_paths().settings_file.with_name(".settings.json.k1ll3d00.part")
+    stale.write_bytes(b'{"brush_si')
+    os.utime(stale, (time.time() - 60, time.time() - 60))
+    assert Settings.load().brush_size == 33
+    assert not stale.exists()

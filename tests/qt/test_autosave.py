@@ -148,3 +148,20 @@ def test_discard_all_skips_a_session_another_window_took(qtbot, window: MainWind
     assert sessions[0].project_file.exists() and not sessions[1].project_file.exists()
     taken.close()
     assert np.all([not s.project_file.exists() for s in sessions])
+
+
+def test_window_start_cleans_what_killed_autosaves_left(qtbot) -> None:  # noqa: ANN001
+    import os
+
+    from lamapaint.settings import app_paths
+
+    folder = app_paths().autosave_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    leftovers = [folder / ".dead.lamapaint.abcd1234.part", folder / "dead.json", folder / "dead.lock"]
+    for path in leftovers:
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert not any(p.exists() for p in leftovers)
+    win.autosave.shutdown()
