@@ -170,7 +170,7 @@ def measure_open(win: MainWindow, path: Path, runs: int) -> tuple[list[float], l
         previous = win.document
         probe.reset()
         start = time.perf_counter()
-        decoded = wait_for(win.tasks.busyChanged, lambda: win.files.open_path(path), lambda busy, _label: not busy)
+        decoded = wait_for(win.jobs.busyChanged, lambda: win.files.open_path(path), lambda busy, _label: not busy)
         shown = time.perf_counter()
         paint_now(win)
         end = time.perf_counter()
@@ -241,7 +241,7 @@ def timed_removal(win: MainWindow) -> tuple[float, dict[str, Any]]:
     assert doc is not None
     before = len(doc.layers)
     start = time.perf_counter()
-    wait_for(win.removal.busyChanged, win.actions.remove.trigger, lambda busy: not busy)
+    wait_for(win.removal.busyChanged, win.window_actions.remove.trigger, lambda busy: not busy)
     paint_now(win)
     end = time.perf_counter()
     if len(doc.layers) != before + 1:

@@ -239,7 +239,7 @@ def restore_session(session: RecoverableSession) -> Document:
     except ProjectError:
         log.warning("autosave %s cannot be restored", session.project_file)
         raise
-    doc.project_path = session.project_path
+    doc.set_project_path(session.project_path)
     doc.history.mark_modified()
     return doc
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
+from lamapaint.qt.tools.brush import BrushTool, EraserTool
+from lamapaint.qt.tools.hand import HandTool
+from lamapaint.qt.tools.shapes import LassoTool, RectTool
+
 
 def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey | list | None = None, tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)
@@ -25,8 +29,6 @@ def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey
 
 class Actions(QObject):
     """Plain holder; no behaviour here beyond enabling/labelling helpers."""
-
-    TOOL_NAMES = ("brush", "eraser", "lasso", "rectangle", "hand")
 
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
@@ -57,6 +59,14 @@ class Actions(QObject):
         self.tool_lasso = _action(self, "&Lasso", "L", "Draw around what to remove (Alt: erase)", checkable=True)
         self.tool_rect = _action(self, "&Rectangle", "R", "Drag a box over what to remove (Alt: erase)", checkable=True)
         self.tool_hand = _action(self, "&Hand", "H", "Pan the view (or hold space, or drag with the middle button)", checkable=True)
+        #: Tool actions by the tool's own name, in toolbar order.
+        self.tool_actions: dict[str, QAction] = {
+            BrushTool.name: self.tool_brush,
+            EraserTool.name: self.tool_eraser,
+            LassoTool.name: self.tool_lasso,
+            RectTool.name: self.tool_rect,
+            HandTool.name: self.tool_hand,
+        }
         for a in self.tools():
             self.tool_group.addAction(a)
         self.tool_brush.setChecked(True)
@@ -77,7 +87,7 @@ class Actions(QObject):
         self.grow_mask.setIconText("Grow")
 
     def tools(self) -> list[QAction]:
-        return [self.tool_brush, self.tool_eraser, self.tool_lasso, self.tool_rect, self.tool_hand]
+        return list(self.tool_actions.values())
 
     def canvas_actions(self) -> list[QAction]:
         """Single-key shortcuts that belong to the canvas: elsewhere (a rename field, a spin box)

@@ -1,7 +1,8 @@
 """Crash-recovery autosave for the open document, written off the GUI thread.
 
 A timer on the GUI thread asks the core ``Autosaver`` whether a save is due (cheap); the snapshot
-is taken here and written by a pool thread, so painting never waits for the disk.
+is taken here and written as a background job on the job runner's autosave lane, so painting never
+waits for the disk and an autosave never queues behind an export.
 """
 
 from __future__ import annotations
@@ -9,39 +10,27 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer
+from PySide6.QtCore import QObject, QTimer
 
 from lamapaint.io.autosave import Autosaver, RecoverableSession
+from lamapaint.qt.jobs import JobRunner
 
 if TYPE_CHECKING:
-    from lamapaint.core.document import DocumentSnapshot
     from lamapaint.qt.document_adapter import DocumentAdapter
 
 log = logging.getLogger(__name__)
 
 CHECK_MS = 2000
-
-
-class _Save(QRunnable):
-    def __init__(self, saver: Autosaver, snapshot: "DocumentSnapshot") -> None:
-        super().__init__()
-        self._saver = saver
-        self._snapshot = snapshot
-
-    def run(self) -> None:
-        try:
-            self._saver.save(self._snapshot)
-        except Exception:  # an autosave failure must never disturb the editing session
-            log.exception("Autosave failed")
+AUTOSAVE_LANE = "autosave"
 
 
 class AutosaveController(QObject):
-    def __init__(self, adapter: "DocumentAdapter", every_seconds: float, parent: QObject | None = None) -> None:
+    def __init__(self, adapter: "DocumentAdapter", jobs: JobRunner, every_seconds: float, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._adapter = adapter
         self._every_seconds = max(1.0, float(every_seconds))
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._jobs = jobs
+        jobs.lane(AUTOSAVE_LANE)
         self.saver: Autosaver | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_MS)
@@ -67,17 +56,19 @@ class AutosaveController(QObject):
             return False
         if not saver.should_save(doc.revision, doc.is_clean):
             return False
-        self._pool.start(_Save(saver, doc.snapshot()))
+        snapshot = doc.snapshot()
+        # A failure is logged by the runner and must never disturb the editing session.
+        self._jobs.submit(AUTOSAVE_LANE, "Autosave", lambda _progress, _cancel: saver.save(snapshot))
         return True
 
     def saved_as_project(self) -> None:
         """The person saved: the autosave is no longer needed."""
         if self.saver is not None:
-            self._pool.waitForDone()
+            self._jobs.wait(AUTOSAVE_LANE)
             self.saver.discard()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        return self._pool.waitForDone(timeout_ms)
+        return self._jobs.wait(AUTOSAVE_LANE, timeout_ms)
 
     def shutdown(self) -> None:
         self._timer.stop()
@@ -85,6 +76,6 @@ class AutosaveController(QObject):
 
     def _end_session(self) -> None:
         if self.saver is not None:
-            self._pool.waitForDone()
+            self._jobs.wait(AUTOSAVE_LANE)
             self.saver.close()
             self.saver = None

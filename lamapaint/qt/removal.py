@@ -20,7 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from lamapaint.core.geometry import Rect, mask_bbox
 from lamapaint.core.layers import Layer
 from lamapaint.inpaint.types import InpaintOptions, run_summary
-from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, WorkerThread
+from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, InpaintWorker
 
 if TYPE_CHECKING:
     from lamapaint.core.document import Document
@@ -48,12 +49,13 @@ class RemovalController(QObject):
     failed = Signal(str)
     layerAdded = Signal(object, object, object)  # Layer, filled pixels (n, 3), context pixels (m, 3)
 
-    def __init__(self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], parent: QObject | None = None) -> None:
+    def __init__(
+        self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], jobs: JobRunner, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._adapter = adapter
         self._engine_options = engine_options
-        self._thread = WorkerThread(self)
-        worker = self._thread.worker
+        self._worker = worker = InpaintWorker(jobs, self)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -92,7 +94,7 @@ class RemovalController(QObject):
         self.busyChanged.emit(True)
         self.progress.emit(0.0, "Removing…")
         log.info("Removal %d: hole %s, crop %s", request.request_id, hole, crop)
-        self._thread.submit.emit(request)
+        self._worker.submit(request)
         return True
 
     def cancel(self) -> None:
@@ -105,7 +107,7 @@ class RemovalController(QObject):
         if self._pending is not None:
             self._pending.cancel.cancel()
         self._pending = None
-        self._thread.stop()
+        self._worker.wait()
 
     def _finish_pending(self) -> InpaintRequest | None:
         request, self._pending, self._pending_doc = self._pending, None, None
