@@ -127,7 +127,7 @@ class JobRunner(QObject):
         pool = self._lanes.get(lane)
         if pool is None:
             raise KeyError(f"no job lane {lane!r}")
-        job = Job(lane, label, cancel or CancelToken(), foreground, self)
+        job = Job(lane, label, cancel or CancelToken(), foreground)  # owned by Python: freed when it finished
         if on_progress is not None:
             job.progress.connect(on_progress)
         if foreground:
@@ -192,7 +192,6 @@ class JobRunner(QObject):
                 job.cancelled.emit()
         finally:  # a raising callback must not leave the job counted as running
             job.finished.emit()
-            job.deleteLater()
             self._busy_after(job)
 
     def _busy_after(self, job: Job) -> None:
