@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 import torch
 
-from lamapaint.core.geometry import Rect
 from lamapaint.inpaint.regions import Region, padded_side
 from lamapaint.inpaint.types import RegionInfo
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress

@@ -317,7 +317,7 @@ def _to_rgb8(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.ndarray,
             converted = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
             assert converted is not None
             return np.asarray(converted), None, None
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a damaged profile falls back to a plain conversion
             log.warning("%s: colour conversion with the embedded profile failed; converting plainly", name)
     if icc is not None and _icc_colour_space(icc) != b"RGB ":
         icc = None

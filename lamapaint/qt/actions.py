@@ -32,23 +32,23 @@ class Actions(QObject):
 
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
-        S = QKeySequence.StandardKey
+        keys = QKeySequence.StandardKey
         # File
-        self.open = _action(self, "&Open…", S.Open, "Open a photo or a .lamapaint project")
-        self.save = _action(self, "&Save Project", S.Save, "Save the project (photo, layers, mask)")
+        self.open = _action(self, "&Open…", keys.Open, "Open a photo or a .lamapaint project")
+        self.save = _action(self, "&Save Project", keys.Save, "Save the project (photo, layers, mask)")
         self.save_as = _action(self, "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name")
         self.export = _action(self, "&Export Image…", "Ctrl+E", "Write the cleaned photo as JPEG/PNG/TIFF/WebP")
-        self.quit = _action(self, "&Quit", S.Quit)
+        self.quit = _action(self, "&Quit", keys.Quit)
         # Edit
-        self.undo = _action(self, "&Undo", S.Undo, "Undo the last step")
+        self.undo = _action(self, "&Undo", keys.Undo, "Undo the last step")
         self.redo = _action(self, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the step undone last")
         self.clear_mask = _action(self, "&Clear Mask", "Esc", "Clear the painted mask")
         self.grow_mask = _action(self, "&Grow Mask", "Ctrl+G", "Grow the mask by a few pixels (covers halos and shadows' edges)")
         self.shrink_mask = _action(self, "S&hrink Mask", "Ctrl+Shift+G", "Shrink the mask by a few pixels")
         self.invert_mask = _action(self, "&Invert Mask", "Ctrl+I", "Swap painted and unpainted areas")
         # View
-        self.zoom_in = _action(self, "Zoom &In", [S.ZoomIn, "Ctrl+="], "Zoom in")
-        self.zoom_out = _action(self, "Zoom &Out", S.ZoomOut, "Zoom out")
+        self.zoom_in = _action(self, "Zoom &In", [keys.ZoomIn, "Ctrl+="], "Zoom in")
+        self.zoom_out = _action(self, "Zoom &Out", keys.ZoomOut, "Zoom out")
         self.zoom_fit = _action(self, "&Fit to Window", "Ctrl+0", "Show the whole photo")
         self.zoom_100 = _action(self, "&Actual Pixels", "Ctrl+1", "One image pixel per screen pixel")
         self.compare = _action(self, "&Compare with Original", None, "Show the original under all layers (or hold \\)", checkable=True)
