@@ -25,7 +25,7 @@ from tests.qt.conftest import Dialogs, drag
 log = logging.getLogger(__name__)
 
 SEED = 1234
-ROUNDS = 40
+ROUNDS = 48
 FILL = (200, 180, 160)
 WAIT_MS = 10_000
 
@@ -54,9 +54,11 @@ class FaultyBackend:
         self.outcomes: list[str] = []  # one per call, in order: "ok", "cancelled" or a fault name
         self.idle = threading.Event()
         self.idle.set()
+        self.started = threading.Event()
 
     def inpaint(self, image, mask, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
         self.idle.clear()
+        self.started.set()
         try:
             kind = self.rng.choices(["ok", *FAULTS], weights=[5, 1, 1, 1])[0]
             steps = self.rng.randint(1, 6)
@@ -123,15 +125,22 @@ def test_faults_and_cancels_at_random_moments_never_touch_the_document(  # noqa:
         composite_before = doc.composite()
         calls_before = len(faulty.outcomes)
         failures_before = sum(q.startswith("Removal failed") for q in dialogs.asked)
+        faulty.started.clear()
         assert win.removal.remove()
         hole = doc.mask > 0
+        cancel_at = rng.choice(["now", "running", None, None, None, None, None, None])
+        clicked = False
+        if cancel_at == "now":  # before the job could even start
+            qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
+            clicked = True
+            counts["cancel_clicks"] += 1
         # strokes keep coming while the job runs
         for _ in range(rng.randint(0, 2)):
             sx, sy = rng.randrange(4, 124), rng.randrange(4, 92)
             drag(qtbot, win, [(sx, sy), (sx + 2, sy + 1)])
-        clicked = False
-        if rng.random() < 0.3:
-            qtbot.wait(rng.randint(0, 20))
+        if cancel_at == "running":  # somewhere inside the backend's steps, if it is still running
+            faulty.started.wait(2)
+            time.sleep(rng.uniform(0, 0.012))
             if win.removal.busy:
                 qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
                 clicked = True
@@ -174,7 +183,7 @@ def test_faults_and_cancels_at_random_moments_never_touch_the_document(  # noqa:
     log.info("worker faults: %s", counts)
     faults = sum(v for k, v in counts.items() if k.startswith("fault_")) + counts["load_faults"]
     assert faults >= 5 and counts["load_faults"] == 1 and counts["fault_oom"] >= 1
-    assert counts["ok"] >= 10 and counts["recovered_next"] >= 3 and counts["cancel_clicks"] >= 3
+    assert counts["ok"] >= 8 and counts["recovered_next"] >= 3 and counts["cancel_clicks"] >= 3
     # every undo step is whole too: undo everything, then the photo is the original again
     while doc.history.can_undo:
         doc.undo()
