@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from lamapaint.core.document import Document
+from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.dialogs.export import ExportDialog, default_export_path
 from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.qt.jobs import JobRunner
@@ -152,7 +153,7 @@ class DocumentFiles(QObject):
             f"Saving {path.name}…",
             lambda progress, cancel: save_project(path, snapshot, progress, cancel),
             done,
-            lambda exc: self._error("Could not save", path, exc),
+            lambda exc: self._error("Could not save", path, exc, "saved"),
             f"Saving {path.name} cancelled; the file on disk is as it was.",
         )
 
@@ -162,7 +163,9 @@ class DocumentFiles(QObject):
         if doc is None:
             return
         original = _source_path(doc)
-        dialog = ExportDialog(default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent)
+        dialog = ExportDialog(
+            default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent, doc.source
+        )
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
@@ -189,11 +192,11 @@ class DocumentFiles(QObject):
             return export_image(path, rgb, snapshot.source, options, touched=touched)
 
         def done(report: object) -> None:
-            method = getattr(report, "method", "")
-            self.message.emit(f"Exported {path.name}" + (f" ({method})." if method else "."))
+            summary = getattr(report, "summary", "")
+            self.message.emit(f"Exported {path.name}" + (f": {summary}." if summary else "."))
 
         self._run(
-            f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc), f"Export of {path.name} cancelled."
+            f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc, "exported"), f"Export of {path.name} cancelled."
         )
 
     def _run(
@@ -231,8 +234,9 @@ class DocumentFiles(QObject):
             self.save(on_saved)
         return False
 
-    def _error(self, what: str, path: Path, exc: BaseException) -> None:
-        text = f"{what} {path.name}: {exc}"
+    def _error(self, what: str, path: Path, exc: BaseException, written: str | None = None) -> None:
+        """``written`` ("saved", "exported"): a write failed; a full disk or a refused folder gets plain words."""
+        text = (written and explain_write_error(exc, path, written)) or f"{what} {path.name}: {exc}"
         self.message.emit(text)
         QMessageBox.warning(self._parent, what, text)
 
