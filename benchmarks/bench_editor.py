@@ -170,7 +170,7 @@ def measure_open(win: MainWindow, path: Path, runs: int) -> tuple[list[float], l
         previous = win.document
         probe.reset()
         start = time.perf_counter()
-        decoded = wait_for(win.tasks.busyChanged, lambda: win.files.open_path(path), lambda busy, _label: not busy)
+        decoded = wait_for(win.jobs.busyChanged, lambda: win.files.open_path(path), lambda busy, _label: not busy)
         shown = time.perf_counter()
         paint_now(win)
         end = time.perf_counter()
@@ -245,7 +245,7 @@ def timed_removal(win: MainWindow) -> tuple[float, dict[str, Any]]:
 
     def trigger() -> None:
         started = time.perf_counter()
-        win.actions.remove.trigger()
+        win.window_actions.remove.trigger()
         request_s.append(time.perf_counter() - started)
 
     start = time.perf_counter()

@@ -120,7 +120,7 @@ def _fetch_once(url: str, part: Path, progress: ProgressCallback | None, cancel:
         done = start
         began, last_report = time.monotonic(), 0.0
         try:
-            fh = open(part, mode, buffering=0)
+            fh = open(part, mode, buffering=0)  # noqa: SIM115 - opened apart from the with, to word an OSError
         except OSError as exc:
             raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
         with fh:

@@ -38,11 +38,11 @@ from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
 from lamapaint.qt.canvas.view import CanvasView
 from lamapaint.qt.document_adapter import DocumentAdapter
-from lamapaint.qt.files import DocumentFiles
+from lamapaint.qt.files import FILES_LANE, DocumentFiles
+from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import RemovalController
-from lamapaint.qt.tasks import TaskRunner
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
@@ -87,17 +87,15 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings.load()
         self.engine_overrides: dict[str, Any] = {}  # tests and power users: e.g. {"weights": Path}
         self.adapter = DocumentAdapter(self)
-        self.tasks = TaskRunner(self)
-        self.actions = Actions(self)
+        self.jobs = JobRunner(self)
+        self.window_actions = Actions(self)
         self.view = CanvasView(self)
-        self.tools: dict[str, Tool] = {
-            "brush": BrushTool(), "eraser": EraserTool(), "lasso": LassoTool(), "rectangle": RectTool(), "hand": HandTool(),
-        }
+        self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), HandTool())}
         self.view.set_pan_tool(HandTool())
         self.view.set_tool(self.tools["brush"])
-        self.removal = RemovalController(self.adapter, self.engine_options, self)
-        self.files = DocumentFiles(self.adapter, self.tasks, self.settings, self)
-        self.autosave = AutosaveController(self.adapter, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
+        self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
+        self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
+        self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.info_bar = InfoBar(self)
         self._fallback_noticed = False
         self._histogram: HistogramPanel | None = None
@@ -112,7 +110,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setAcceptDrops(True)
 
-        for action in self.actions.canvas_actions():
+        for action in self.window_actions.canvas_actions():
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
         self._build_menus()
@@ -121,14 +119,14 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.set_brush_size(self.settings.brush_size)
-        self.actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
+        self.window_actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
         self._restore_geometry()
         self._update_document_actions()
         self._update_title()
 
     # -- building -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        a = self.actions
+        a = self.window_actions
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a.open)
@@ -154,7 +152,7 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
 
     def _build_toolbars(self) -> None:
-        a = self.actions
+        a = self.window_actions
         tools = QToolBar("Tools", self)
         tools.setObjectName("toolsToolbar")
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -217,7 +215,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(w)
 
     def _connect(self) -> None:
-        a = self.actions
+        a = self.window_actions
         a.open.triggered.connect(self.files.ask_open)
         a.save.triggered.connect(lambda: self.files.save())
         a.save_as.triggered.connect(lambda: self.files.save_as())
@@ -234,7 +232,7 @@ class MainWindow(QMainWindow):
         a.zoom_fit.triggered.connect(self.view.fit)
         a.zoom_100.triggered.connect(self.view.actual_size)
         a.compare.toggled.connect(self.view.set_compare)
-        for name, action in zip(Actions.TOOL_NAMES, a.tools()):
+        for name, action in a.tool_actions.items():
             action.triggered.connect(lambda _checked=False, n=name: self.select_tool(n))
         a.brush_smaller.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() / 1.25)))
         a.brush_bigger.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() * 1.25) + 1))
@@ -245,13 +243,14 @@ class MainWindow(QMainWindow):
         a.show_histogram.toggled.connect(self._toggle_histogram)
         self.brush_slider.valueChanged.connect(self.set_brush_size)
         self.brush_spin.valueChanged.connect(self.set_brush_size)
-        self.cancel_button.clicked.connect(self.removal.cancel)
+        self.cancel_button.clicked.connect(self.cancel_running)
         self.info_bar.button.clicked.connect(self.open_model_manager)
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
         self.adapter.historyChanged.connect(self._update_history_actions)
         self.adapter.cleanChanged.connect(lambda _clean: self._update_title())
+        self.adapter.projectPathChanged.connect(self._update_title)
         self.layers_panel.layerSelected.connect(self.view.select_layer)
         self.view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.view.cursorMoved.connect(self._show_cursor)
@@ -268,7 +267,8 @@ class MainWindow(QMainWindow):
         self.autosave.failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
-        self.tasks.busyChanged.connect(self._tasks_busy)
+        self.jobs.busyChanged.connect(self._jobs_busy)
+        self.jobs.progress.connect(self._show_progress)
 
     # -- document -------------------------------------------------------------------------------
     @property
@@ -303,11 +303,14 @@ class MainWindow(QMainWindow):
             if not self.autosave.claim(session):  # another window restored it first
                 self.show_message(f"The autosave of {session.photo_name} is already open in another window.")
                 return
-            self.tasks.run(
+            self.jobs.submit(
+                FILES_LANE,
                 f"Restoring {session.photo_name}…",
-                lambda: restore_session(session),
+                lambda _progress, _cancel: restore_session(session),
                 lambda doc: self._recovered(doc, session),
                 lambda exc: self._recovery_failed(exc),
+                on_cancelled=self.autosave.release_claim,
+                foreground=True,
             )
         elif dialog.choice == RecoveryDialog.DISCARD:
             for session in sessions:
@@ -346,8 +349,7 @@ class MainWindow(QMainWindow):
     # -- tools ----------------------------------------------------------------------------------
     def select_tool(self, name: str) -> None:
         self.view.set_tool(self.tools[name])
-        action = dict(zip(Actions.TOOL_NAMES, self.actions.tools()))[name]
-        action.setChecked(True)
+        self.window_actions.tool_actions[name].setChecked(True)
 
     def set_brush_size(self, size: int) -> None:
         size = max(BRUSH_MIN, min(BRUSH_MAX, int(size)))
@@ -360,7 +362,7 @@ class MainWindow(QMainWindow):
         self.view.set_brush_radius(size / 2)
 
     def _stroke_finished(self) -> None:
-        if self.actions.auto_remove.isChecked():
+        if self.window_actions.auto_remove.isChecked():
             self.removal.remove()
 
     def _set_auto_remove(self, on: bool) -> None:
@@ -368,15 +370,30 @@ class MainWindow(QMainWindow):
 
     # -- removal feedback -----------------------------------------------------------------------
     def _removal_busy(self, busy: bool) -> None:
+        self.window_actions.cancel_removal.setEnabled(busy)
+        self._show_busy()
+
+    def _removal_progress(self, fraction: float, message: str) -> None:
+        if not self.jobs.busy:  # a file job the person waits for owns the progress bar
+            self._show_progress(fraction, message)
+
+    def _show_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        self.busy_label.setText(message)
+
+    def _show_busy(self) -> None:
+        """One progress bar and Cancel button for whatever the person waits for (a file job or a removal)."""
+        busy = self.jobs.busy or self.removal.busy
         self.progress_bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        self.actions.cancel_removal.setEnabled(busy)
+        self.cancel_button.setToolTip("Stop the running file operation" if self.jobs.busy else "Stop the running removal")
         if not busy:
             self.busy_label.setText("")
 
-    def _removal_progress(self, fraction: float, message: str) -> None:
-        self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
-        self.busy_label.setText(message)
+    def cancel_running(self) -> None:
+        """The status bar's Cancel: stops the file job being waited for, else the removal."""
+        if not self.jobs.cancel_foreground():
+            self.removal.cancel()
 
     def _removal_failed(self, message: str) -> None:
         self.show_message(message)
@@ -422,7 +439,7 @@ class MainWindow(QMainWindow):
             self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.RightDockWidgetArea)
             self.tabifyDockWidget(self.history_dock, self.histogram_dock)
             # toggleViewAction follows close-button clicks but not tab switches (visibilityChanged would).
-            self.histogram_dock.toggleViewAction().toggled.connect(self.actions.show_histogram.setChecked)
+            self.histogram_dock.toggleViewAction().toggled.connect(self.window_actions.show_histogram.setChecked)
             if self._last_fill is not None:
                 self._histogram.show_fill(*self._last_fill)
         self.histogram_dock.setVisible(on)
@@ -437,22 +454,23 @@ class MainWindow(QMainWindow):
     def _show_cursor(self, pos: tuple[int, int] | None) -> None:
         self.cursor_label.setText("" if pos is None else f"x {pos[0]}, y {pos[1]}")
 
-    def _tasks_busy(self, busy: bool, label: str) -> None:
+    def _jobs_busy(self, busy: bool, label: str) -> None:
         if busy:
+            self.progress_bar.setValue(0)
             self.busy_label.setText(label)
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
-            self.busy_label.setText("")
             self.unsetCursor()
+        self._show_busy()
 
     def _update_history_actions(self) -> None:
-        self.actions.update_history(self.adapter.undo_label, self.adapter.redo_label)
+        self.window_actions.update_history(self.adapter.undo_label, self.adapter.redo_label)
 
     def _update_document_actions(self) -> None:
         has_doc = self.document is not None
-        for action in self.actions.document_actions():
+        for action in self.window_actions.document_actions():
             action.setEnabled(has_doc)
-        self.actions.cancel_removal.setEnabled(self.removal.busy)
+        self.window_actions.cancel_removal.setEnabled(self.removal.busy)
         self._update_history_actions()
 
     def _update_title(self) -> None:
@@ -515,7 +533,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.removal.shutdown()
-        self.tasks.wait()
+        self.jobs.wait(FILES_LANE)
         self.autosave.shutdown()
         self._save_settings()
         self.adapter.set_document(None)

@@ -27,7 +27,8 @@ from lamapaint.core.layers import Layer
 from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import context_margin
 from lamapaint.inpaint.types import InpaintOptions, run_summary
-from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, WorkerThread
+from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, InpaintWorker
 
 if TYPE_CHECKING:
     from lamapaint.core.document import Document
@@ -43,12 +44,13 @@ class RemovalController(QObject):
     failed = Signal(str)
     layerAdded = Signal(object, object, object)  # Layer, filled pixels (n, 3), context pixels (m, 3)
 
-    def __init__(self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], parent: QObject | None = None) -> None:
+    def __init__(
+        self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], jobs: JobRunner, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._adapter = adapter
         self._engine_options = engine_options
-        self._thread = WorkerThread(self)
-        worker = self._thread.worker
+        self._worker = worker = InpaintWorker(jobs, self)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -86,7 +88,7 @@ class RemovalController(QObject):
         self.busyChanged.emit(True)
         self.progress.emit(0.0, "Removing…")
         log.info("Removal %d: hole %s", request.request_id, box)
-        self._thread.submit.emit(request)
+        self._worker.submit(request)
         return True
 
     def cancel(self) -> None:
@@ -99,7 +101,7 @@ class RemovalController(QObject):
         if self._pending is not None:
             self._pending.cancel.cancel()
         self._pending = None
-        self._thread.stop()
+        self._worker.wait()
 
     def _finish_pending(self) -> InpaintRequest | None:
         request, self._pending, self._pending_doc = self._pending, None, None

@@ -45,22 +45,22 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     layer = doc.layers[0]
     assert layer.info["backend"] == "opencv-telea" and layer.info["seconds"] >= 0
     assert not doc.mask.any()  # the hole was cleared in the same step
-    assert win.actions.undo.text() == "&Undo Remove object"
+    assert win.window_actions.undo.text() == "&Undo Remove object"
     assert layer.id in win.view.layer_items
     # the dark square is gone: the fill is much brighter than the object was
     square = Rect(56, 40, 72, 56)
     assert doc.composite(square).mean() > 60 and doc.original[square.slices].mean() < 30
     assert "opencv-telea" in win.engine_label.text()
     # undo / redo
-    win.actions.undo.trigger()
+    win.window_actions.undo.trigger()
     assert len(doc.layers) == 0 and np.array_equal(doc.mask, hole) and not win.view.layer_items
-    win.actions.redo.trigger()
+    win.window_actions.redo.trigger()
     assert len(doc.layers) == 1 and not doc.mask.any()
     result = doc.composite()
     # hide through the panel
     win.layers_panel.list.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert np.array_equal(doc.composite(), doc.original)
-    win.actions.undo.trigger()
+    win.window_actions.undo.trigger()
     # save the project, reopen it, export it
     project = tmp_path / "work.lamapaint"
     win.files.save_to(project)
@@ -76,7 +76,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     np.testing.assert_array_equal(reopened.composite(), result)
     out = tmp_path / "photo-cleaned.png"
     win.files.export_to(out, "PNG")
-    qtbot.waitUntil(lambda: out.exists() and not win.tasks.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: out.exists() and not win.jobs.busy, timeout=WAIT_MS)
     np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), result)
 
 
@@ -84,7 +84,7 @@ def test_auto_fallback_shows_notice(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     assert win.settings.model == "auto"
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
     assert win.info_bar.isVisible() and "OpenCV" in win.info_bar.label.text()
     assert win.info_bar.button.text() == "Get the LaMa model…"
@@ -116,7 +116,7 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
     doc.fill_rect(Rect(185, 145, 215, 175))
     doc.fill_polygon([(40.5, 250.5), (90.5, 230.5), (70.5, 300.5)])  # a second hole, near the border
     Image.fromarray(doc.mask).save(mask_path)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
     assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.info_bar.isVisible()
@@ -138,9 +138,10 @@ def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated
     win = doc_window
     doc = win.document
     seen: list = []
-    win.removal._thread.submit.connect(seen.append)
+    submit = win.removal._worker.submit
+    win.removal._worker.submit = lambda request: (seen.append(request), submit(request))[1]
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     (request,) = seen
     assert request.original is doc.original and request.layers == tuple(doc.layers)
     assert request.hole.box.area < doc.width * doc.height and request.hole.pixels.sum() == (doc.mask != 0).sum()
@@ -185,7 +186,7 @@ def test_cancel_keeps_document(qtbot, doc_window: MainWindow, gated: _GatedBacke
     win = doc_window
     paint_object(qtbot, win)
     mask = win.document.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     assert win.cancel_button.isVisible()
     qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
@@ -201,12 +202,12 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     doc = win.document
     paint_object(qtbot, win)
     hole = doc.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     # the GUI thread is free: paint far from the job's hole, zoom, then let the job finish
     win.set_brush_size(4)
     drag(qtbot, win, [(5, 5), (6, 6)])
-    win.actions.zoom_in.trigger()
+    win.window_actions.zoom_in.trigger()
     assert doc.mask[5, 5] == 255
     gated.gate.set()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
@@ -215,8 +216,8 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     # the job's hole, and only it, was cleared, in the same undo step as the layer
     painted_hole = hole > 0
     assert not doc.mask[painted_hole].any()
-    assert win.actions.undo.text() == "&Undo Remove object"
-    win.actions.undo.trigger()
+    assert win.window_actions.undo.text() == "&Undo Remove object"
+    win.window_actions.undo.trigger()
     assert len(doc.layers) == 0 and np.array_equal(doc.mask > 0, painted_hole | (doc.mask > 0)) and doc.mask[48, 64] == 255
     assert doc.mask[5, 5] == 255
 
@@ -225,7 +226,7 @@ def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBac
     win = doc_window
     doc = win.document
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     # something under the job's region changes: its result no longer fits
     patch = np.zeros((10, 10, 3), np.uint8)
@@ -242,7 +243,7 @@ def test_result_stays_when_only_pixels_it_did_not_read_changed(qtbot, doc_window
     win = doc_window
     doc = win.document
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     far = Layer.create("far", Rect(110, 80, 120, 90), np.zeros((10, 10, 3), np.uint8), np.full((10, 10), 255, np.uint8))
     doc.add_layer(far, clear_mask=False)  # outside every region the engine read
@@ -262,7 +263,7 @@ def test_worker_error_shows_message_and_leaves_document(qtbot, doc_window: MainW
     win = doc_window
     paint_object(qtbot, win)
     mask = win.document.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     wait_idle(qtbot, win)
     assert any("Out of memory" in q for q in dialogs.asked)
     assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
@@ -271,7 +272,7 @@ def test_worker_error_shows_message_and_leaves_document(qtbot, doc_window: MainW
 def test_auto_remove_after_stroke(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     win.settings.model = "opencv-telea"
-    win.actions.auto_remove.setChecked(True)
+    win.window_actions.auto_remove.setChecked(True)
     paint_object(qtbot, win)
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
 
