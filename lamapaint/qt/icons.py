@@ -15,6 +15,8 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from lamapaint.qt.actions import Actions
+
 APP_ICON = "lamapaint"
 TOOL_ICONS = ("brush", "eraser", "lasso", "rectangle", "hand", "remove", "compare")
 _SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
@@ -57,3 +59,11 @@ def tool_icon(name: str, color: str | None = None) -> QIcon:
     if color is None:
         color = QGuiApplication.palette().color(QPalette.ColorRole.ButtonText).name()
     return _icon(svg_bytes(name).replace(b"currentColor", color.encode("ascii")))
+
+
+def set_toolbar_icons(actions: Actions) -> None:
+    """Give the toolbar's actions their icons (menus show them too)."""
+    for name, action in zip(Actions.TOOL_NAMES, actions.tools()):
+        action.setIcon(tool_icon(name))
+    actions.remove.setIcon(tool_icon("remove"))
+    actions.compare.setIcon(tool_icon("compare"))

@@ -33,9 +33,12 @@ from lamapaint.core.document import Document
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
+from lamapaint.qt.canvas.placeholder import EmptyCanvasHint
 from lamapaint.qt.canvas.view import CanvasView
+from lamapaint.qt.dialogs.help import HelpMenu
 from lamapaint.qt.document_adapter import DocumentAdapter
 from lamapaint.qt.files import DocumentFiles
+from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import RemovalController
@@ -113,7 +116,10 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
         self._build_menus()
+        self.help_menu = HelpMenu(self, self.actions.shortcuts_help, self.actions.about)  # last menu
         self._build_toolbars()
+        set_toolbar_icons(self.actions)
+        self.empty_hint = EmptyCanvasHint(self.view, self.adapter, self.actions.open)
         self._build_docks()
         self._build_status_bar()
         self._connect()
@@ -154,7 +160,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         tools = QToolBar("Tools", self)
         tools.setObjectName("toolsToolbar")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tools.addAction(a.remove)
         tools.addSeparator()
         for action in a.tools():

@@ -56,9 +56,10 @@ def uses_xcb(environ: Mapping[str, str] = os.environ, platform: str = sys.platfo
 
 def missing_libraries(
     libraries: tuple[SystemLibrary, ...] = XCB_LIBRARIES,
-    load: Callable[[str], object] = ctypes.CDLL,
+    load: Callable[[str], object] | None = None,
 ) -> list[SystemLibrary]:
     """The libraries the dynamic loader cannot load (by soname, as Qt's plugin would)."""
+    load = load or ctypes.CDLL
     missing = []
     for library in libraries:
         try:
