@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 from lamapaint.qt.main_window import MainWindow
 
@@ -24,7 +24,7 @@ POLL_MS = 10
 
 
 class SmokeTest(QObject):
-    def __init__(self, window: MainWindow, screenshot: Path, timeout_ms: int = TIMEOUT_MS) -> None:
+    def __init__(self, window: MainWindow, screenshot: Path, timeout_ms: int | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.screenshot = screenshot
@@ -35,7 +35,8 @@ class SmokeTest(QObject):
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._check)
         self._poll.start()
-        QTimer.singleShot(timeout_ms, self._give_up)
+        self._timeout_ms = timeout_ms or TIMEOUT_MS
+        QTimer.singleShot(self._timeout_ms, self._give_up)
 
     def _check(self) -> None:
         handle = self.window.windowHandle()
@@ -57,9 +58,10 @@ class SmokeTest(QObject):
     def _give_up(self) -> None:
         if self.photo_at is None:
             what = "the window was never exposed" if self.exposed_at is None else "the photo never showed"
-            print(f"smoke test failed: {what} within {TIMEOUT_MS // 1000} s", file=sys.stderr)
+            print(f"smoke test failed: {what} within {self._timeout_ms / 1000:g} s", file=sys.stderr)
             self._quit(1)
 
     def _quit(self, code: int) -> None:
         self.exit_code = code
         self.window.close()
+        QCoreApplication.exit(code)  # even if another top-level window is still open
