@@ -51,10 +51,10 @@ def app_paths() -> AppPaths:
 class Settings:
     """User preferences that persist between runs; unknown keys in the file are ignored."""
 
-    model: str = "auto"  # auto | big-lama | lama-fourier | opencv-telea | opencv-ns
-    device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16
-    strategy: str = "auto"  # auto | full | crop | resize
+    model: str = "auto"  # lamapaint.inpaint.types: MODELS
+    device: str = "auto"  # DEVICES (or cuda:N)
+    precision: str = "auto"  # PRECISIONS
+    strategy: str = "auto"  # STRATEGIES
     threads: int = 0  # 0 = from the cores available
     remove_on_stroke_end: bool = False
     brush_size: int = 40

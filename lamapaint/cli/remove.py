@@ -29,7 +29,7 @@ import numpy as np
 from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
-    from lamapaint.inpaint.backends import Backend, InpaintOptions
+    from lamapaint.inpaint.types import Backend, InpaintOptions
     from lamapaint.io.export import ExportOptions
     from lamapaint.io.images import LoadedImage
     from lamapaint.io.jpeg_blocks import BlockSource
@@ -54,7 +54,8 @@ class JobInputs:
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    from lamapaint.inpaint.regions import DEFAULT_WORK_PIXELS, STRATEGIES
+    from lamapaint.inpaint.regions import DEFAULT_WORK_PIXELS
+    from lamapaint.inpaint.types import MODELS, PRECISIONS, STRATEGIES
 
     p = sub.add_parser(
         "remove",
@@ -64,11 +65,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("photo", type=Path, metavar="PHOTO", help="a photo, or a folder of photos")
     p.add_argument("--mask", type=Path, required=True, help="the hole mask (non-zero = remove), or a folder of masks")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file, or folder in folder mode")
-    p.add_argument("--model", default="auto", choices=["auto", "big-lama", "lama-fourier", "opencv-telea", "opencv-ns"])
+    p.add_argument("--model", default="auto", choices=list(MODELS))
     p.add_argument("--weights", type=Path, help="use this weights file instead of the installed models")
     p.add_argument("--strategy", default="auto", choices=list(STRATEGIES), help="see docs/PIPELINE.md (default auto)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="auto", choices=list(PRECISIONS))
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default 0 = all cores available)")
     p.add_argument(
         "--work-pixels", type=int, default=0,
@@ -163,18 +164,19 @@ def find_mask(photo: Path, mask_dir: Path) -> Path | None:
 
 
 def _backend(args: argparse.Namespace) -> tuple["Backend", "InpaintOptions"]:
-    from lamapaint.inpaint.backends import InpaintError, InpaintOptions, create_backend
+    from lamapaint.inpaint.backends import create_backend
+    from lamapaint.inpaint.types import InpaintError, InpaintOptions
 
-    options = InpaintOptions(
-        model=args.model,
-        weights=args.weights,
-        strategy=args.strategy,
-        device=args.device,
-        precision=args.precision,
-        threads=args.threads,
-        work_pixels=args.work_pixels,
-    )
     try:
+        options = InpaintOptions(
+            model=args.model,
+            weights=args.weights,
+            strategy=args.strategy,
+            device=args.device,
+            precision=args.precision,
+            threads=args.threads,
+            work_pixels=args.work_pixels,
+        )
         backend = create_backend(options)
     except InpaintError as exc:
         raise CliError(str(exc), EXIT_MODEL) from exc
@@ -233,7 +235,7 @@ def _remove_one(
     read_next: Callable[[], None],
 ) -> None:
     """Fill one photo; ``read_next`` starts reading the next photo once this one's inference is over."""
-    from lamapaint.inpaint.backends import InpaintError
+    from lamapaint.inpaint.types import InpaintError
     from lamapaint.io.export import ExportDestinationExists, ExportError, export_image
 
     started = time.perf_counter()
@@ -242,7 +244,7 @@ def _remove_one(
             raise CliError(f"{job.out} already exists; use --overwrite to replace it", EXIT_EXISTS)
         loaded = inputs.result()
         try:
-            result = backend.inpaint(loaded.photo.rgb, loaded.mask, options)
+            result, run = backend.inpaint(loaded.photo.rgb, loaded.mask, options)
         except InpaintError as exc:
             raise CliError(str(exc), EXIT_MODEL) from exc
     finally:
@@ -253,14 +255,11 @@ def _remove_one(
         raise CliError(str(exc), EXIT_EXISTS) from exc
     except ExportError as exc:
         raise CliError(str(exc), EXIT_INPUT) from exc
-    run = backend.last_run
     if not args.quiet and not args.photo.is_dir():
         where = f"{backend.device}, {backend.precision}"
         detail = (
             f"strategy {run.strategy} (scale {run.scale:.2f}, {len(run.regions)} region(s), "
             f"{run.network_pixels} network px)"
-            if run
-            else ""
         )
         print(f"{backend.name} ({where}) {detail} {time.perf_counter() - started:.2f} s -> {job.out}", file=sys.stderr)
 

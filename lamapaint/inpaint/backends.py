@@ -10,23 +10,27 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
-
 import cv2
 import numpy as np
 import torch
 
 from lamapaint.inpaint import regions as planner
-from lamapaint.inpaint.pipeline import Forward, RegionInfo, RunInfo, lama_fill, run_regions, summarize_kinds
+from lamapaint.inpaint.pipeline import Forward, lama_fill, run_regions, summarize_kinds
+from lamapaint.inpaint.types import (
+    MODELS,
+    Backend,
+    InpaintError,
+    InpaintOptions,
+    NoWeightsError,
+    RegionInfo,
+    RunInfo,
+    WeightsError,
+)
 from lamapaint.jobs import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
 
-LAMA_MODELS = ("big-lama", "lama-fourier")
-OPENCV_MODELS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
-MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
+_OPENCV_FLAGS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
 
 FALLBACK_REASON = (
     "No LaMa weights installed: using the OpenCV fallback (lower quality). "
@@ -36,40 +40,6 @@ FALLBACK_REASON = (
 BYTES_PER_WORK_PIXEL_FP32 = 900
 #: Share of the free memory the automatic budget may plan to use for activations.
 MEMORY_SHARE = 0.5
-
-
-@dataclass
-class InpaintOptions:
-    """How to fill; the editor's settings and the CLI flags map onto these fields one to one."""
-
-    model: str = "auto"  # auto | big-lama | lama-fourier | opencv-telea | opencv-ns
-    weights: Path | None = None  # a weights file; overrides the installed models
-    strategy: str = "auto"  # auto | full | crop | resize (docs/PIPELINE.md)
-    device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (device.select_precision resolves auto)
-    threads: int = 0  # 0 = from the cores available
-    work_pixels: int = 0  # pixels per forward pass under auto/resize; 0 = default, capped by free memory
-
-
-class InpaintError(Exception):
-    """A user-facing failure (out of memory with a suggestion, bad weights, bad input, ...)."""
-
-
-class Backend(Protocol):
-    name: str
-    device: str
-    precision: str
-    fallback_reason: str | None
-    last_run: RunInfo | None
-
-    def inpaint(
-        self,
-        image_rgb_u8: np.ndarray,
-        mask_u8: np.ndarray,
-        options: InpaintOptions | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> np.ndarray: ...
 
 
 def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
@@ -95,7 +65,6 @@ class LamaBackend:
         self.device = str(device)
         self.precision = precision
         self.fallback_reason: str | None = None
-        self.last_run: RunInfo | None = None
 
     def inpaint(
         self,
@@ -104,7 +73,7 @@ class LamaBackend:
         options: InpaintOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, RunInfo]:
         options = options or InpaintOptions()
         check_inputs(image_rgb_u8, mask_u8)
         budget = work_pixel_budget(options, self._device, self.precision)
@@ -127,8 +96,7 @@ class LamaBackend:
                 f"Out of memory on {self.device} while filling a {biggest.work_size[0]}x{biggest.work_size[1]} area. "
                 "Try the 'resize' strategy or a smaller work budget, or run on the CPU."
             ) from exc
-        self.last_run = _run_info(self, options, budget, infos, time.perf_counter() - started)
-        return out
+        return out, _run_info(self, options, budget, infos, time.perf_counter() - started)
 
 
 class OpenCVBackend:
@@ -139,13 +107,12 @@ class OpenCVBackend:
     """
 
     def __init__(self, name: str = "opencv-telea", fallback_reason: str | None = None) -> None:
-        if name not in OPENCV_MODELS:
-            raise InpaintError(f"unknown OpenCV method {name!r}; expected one of {', '.join(OPENCV_MODELS)}")
+        if name not in _OPENCV_FLAGS:
+            raise InpaintError(f"unknown OpenCV method {name!r}; expected one of {', '.join(_OPENCV_FLAGS)}")
         self.name = name
         self.device = "cpu"
         self.precision = "uint8"
         self.fallback_reason = fallback_reason
-        self.last_run: RunInfo | None = None
 
     def inpaint(
         self,
@@ -154,13 +121,13 @@ class OpenCVBackend:
         options: InpaintOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, RunInfo]:
         options = options or InpaintOptions()
         check_inputs(image_rgb_u8, mask_u8)
         strategy = "crop" if options.strategy in ("auto", "resize") else options.strategy
         plan = _plan(mask_u8, strategy, planner.DEFAULT_WORK_PIXELS)
         radius = opencv_radius(*image_rgb_u8.shape[:2])
-        flag = OPENCV_MODELS[self.name]
+        flag = _OPENCV_FLAGS[self.name]
 
         def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
             bgr = cv2.inpaint(np.ascontiguousarray(img[..., ::-1]), hole.view(np.uint8), radius, flag)
@@ -168,8 +135,7 @@ class OpenCVBackend:
 
         started = time.perf_counter()
         out, infos = run_regions(fill, image_rgb_u8, mask_u8, plan, progress, cancel)
-        self.last_run = _run_info(self, options, 0, infos, time.perf_counter() - started)
-        return out
+        return out, _run_info(self, options, 0, infos, time.perf_counter() - started)
 
 
 def opencv_radius(height: int, width: int) -> int:
@@ -224,21 +190,16 @@ def create_backend(options: InpaintOptions) -> Backend:
     loaded (an explicitly requested model that is not installed included).
     """
     model = options.model
-    if model in OPENCV_MODELS:
+    if model in _OPENCV_FLAGS:
         return OpenCVBackend(model)
     if model not in MODELS:
         raise InpaintError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
-    from lamapaint.inpaint.device import DeviceError, configure_threads, select_device, select_precision
+    from lamapaint.inpaint.device import configure_threads, select_device, select_precision
     from lamapaint.inpaint.optimize import prepare_generator
-    from lamapaint.inpaint.weights import NoWeightsError, WeightsError, load_generator
+    from lamapaint.inpaint.weights import load_generator
 
-    try:
-        device = select_device(options.device)
-        precision = select_precision(options.precision, device)
-    except DeviceError as exc:
-        raise InpaintError(str(exc)) from exc
-    if options.threads < 0:
-        raise InpaintError(f"the thread count must be 0 (automatic) or more, not {options.threads}")
+    device = select_device(options.device)  # DeviceError is an InpaintError
+    precision = select_precision(options.precision, device)
     configure_threads(options.threads)
     try:
         generator, info = load_generator(options.weights, None if model == "auto" else model)
@@ -275,5 +236,5 @@ def _run_info(backend: LamaBackend | OpenCVBackend, options: InpaintOptions, bud
         work_pixels=budget,
         network_pixels=sum(i.network_pixels for i in infos),
         seconds=seconds,
-        regions=infos,
+        regions=tuple(infos),
     )

@@ -15,16 +15,13 @@ from pathlib import Path
 
 import torch
 
+from lamapaint.inpaint.types import PRECISIONS, DeviceError
+
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _CPUINFO = Path("/proc/cpuinfo")
 _NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
-
-
-class DeviceError(RuntimeError):
-    """A device or precision that was asked for cannot be used here; the message says why."""
 
 
 def select_device(name: str = "auto") -> torch.device:

@@ -27,7 +27,7 @@ from typing import BinaryIO
 import certifi
 
 from lamapaint import __version__
-from lamapaint.inpaint.safe_pickle import WeightsError
+from lamapaint.inpaint.types import ChecksumError, DownloadError
 from lamapaint.jobs import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 TIMEOUT_SECONDS = 30.0
 ATTEMPTS = 3  # a dropped connection is resumed this many times in all before giving up
-
-
-class DownloadError(WeightsError):
-    """Network unreachable, HTTP error, disk full, connection lost; the message is one line."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded bytes do not match the published checksum; the partial file was deleted."""
 
 
 class _ConnectionLost(Exception):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
@@ -21,6 +20,7 @@ import torch
 
 from lamapaint.core.geometry import Rect
 from lamapaint.inpaint.regions import Region, padded_side
+from lamapaint.inpaint.types import RegionInfo
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -31,36 +31,6 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 RegionFill = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _CUBIC_SUPPORT = np.ones((5, 5), np.uint8)
-
-
-@dataclass(frozen=True)
-class RegionInfo:
-    """What one forward pass did; stored in a layer's info so the user can see at what scale it was made."""
-
-    rect: Rect
-    hole: Rect
-    kind: str
-    scale: float
-    work_size: tuple[int, int]
-    network_pixels: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """The last ``inpaint`` call of a backend."""
-
-    backend: str
-    model: str
-    device: str
-    precision: str
-    requested_strategy: str
-    strategy: str  # what was done: "full", "crop", "resize", or kinds joined by "+"
-    scale: float  # the smallest region scale (1.0 = everything at native resolution)
-    work_pixels: int  # the per-forward budget that was in force
-    network_pixels: int  # sum over regions, after padding
-    seconds: float
-    regions: list[RegionInfo] = field(default_factory=list)
 
 
 def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from lamapaint.core.geometry import Rect, mask_bbox
+from lamapaint.inpaint.types import STRATEGIES
 
-STRATEGIES = ("auto", "full", "crop", "resize")
 
 #: Pixels one forward pass may see (before padding to 8) under ``auto`` and ``resize``: 2 x 512^2
 #: (e.g. 724 x 724). At about 0.85 KiB per pixel in fp32 (reference README) that is ~0.45 GiB of

@@ -9,9 +9,6 @@ and plain containers; names from modules that can run code (``os``, ``subprocess
 ...) abort the load; every other class (OmegaConf configs, TorchScript ``__torch__.*`` modules,
 pathlib, numpy scalars) becomes an inert :class:`Placeholder` that records its state and never
 calls the real class.
-
-The base error of weight handling, :class:`WeightsError`, lives here because this is the lowest
-module of the weights stack; :mod:`lamapaint.inpaint.weights` re-exports it.
 """
 
 from __future__ import annotations
@@ -27,15 +24,9 @@ from typing import Any, Callable
 
 import torch
 
+from lamapaint.inpaint.types import UnsafePickleError, WeightsError
+
 log = logging.getLogger(__name__)
-
-
-class WeightsError(Exception):
-    """A weights file could not be used; the message is one line and names the file."""
-
-
-class UnsafePickleError(WeightsError):
-    """The file's pickle names a function that could run code; nothing was executed."""
 
 
 #: Modules whose names in a pickle mean "run code": the load stops instead of making a placeholder.

@@ -22,16 +22,10 @@ import safetensors
 import safetensors.torch
 import torch
 
-from lamapaint.inpaint.download import ChecksumError, DownloadError, fetch
+from lamapaint.inpaint.download import fetch
 from lamapaint.inpaint.lama import CONFIGS, build_generator
-from lamapaint.inpaint.safe_pickle import (
-    TorchArchive,
-    UnsafePickleError,
-    WeightsError,
-    is_torch_zip,
-    placeholder_tensors,
-    read_torch_zip,
-)
+from lamapaint.inpaint.safe_pickle import TorchArchive, is_torch_zip, placeholder_tensors, read_torch_zip
+from lamapaint.inpaint.types import ChecksumError, DownloadError, NoWeightsError, UnsafePickleError, WeightsError
 from lamapaint.io.atomic import atomic_write
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 from lamapaint.settings import app_paths
@@ -90,10 +84,6 @@ __all__ = [
     "load_generator",
     "load_weights_file",
 ]
-
-
-class NoWeightsError(WeightsError):
-    """No LaMa weights are installed; the app falls back to OpenCV and tells the user how to get them."""
 
 
 @dataclass(frozen=True)

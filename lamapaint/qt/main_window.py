@@ -7,6 +7,7 @@ panels in ``panels/``. Nothing here imports torch or pyqtgraph at start-up.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from lamapaint.core.document import Document
+from lamapaint.inpaint.types import InpaintOptions
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
@@ -331,11 +333,10 @@ class MainWindow(QMainWindow):
             return
         self._doc_call("clear_mask")
 
-    def engine_options(self) -> dict[str, Any]:
+    def engine_options(self) -> InpaintOptions:
         s = self.settings
-        options: dict[str, Any] = {"model": s.model, "strategy": s.strategy, "device": s.device, "precision": s.precision, "threads": s.threads}
-        options.update(self.engine_overrides)
-        return options
+        options = InpaintOptions(model=s.model, strategy=s.strategy, device=s.device, precision=s.precision, threads=s.threads)
+        return dataclasses.replace(options, **self.engine_overrides)
 
     # -- tools ----------------------------------------------------------------------------------
     def select_tool(self, name: str) -> None:

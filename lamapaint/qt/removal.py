@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lamapaint.core.geometry import Rect, mask_bbox
 from lamapaint.core.layers import Layer
+from lamapaint.inpaint.types import InpaintOptions, run_summary
 from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, WorkerThread
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class RemovalController(QObject):
     failed = Signal(str)
     layerAdded = Signal(object, object, object)  # Layer, filled pixels (n, 3), context pixels (m, 3)
 
-    def __init__(self, adapter: "DocumentAdapter", engine_options: Callable[[], dict[str, Any]], parent: QObject | None = None) -> None:
+    def __init__(self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._adapter = adapter
         self._engine_options = engine_options
@@ -84,7 +85,7 @@ class RemovalController(QObject):
             image=np.ascontiguousarray(doc.composite(crop)),
             mask=cv2.compare(np.ascontiguousarray(doc.mask[crop.slices]), 0, cv2.CMP_GT),  # 0/255, ~30x faster than np.where
             crop=crop,
-            engine=dict(self._engine_options()),
+            options=self._engine_options(),
             revision=doc.revision,
         )
         self._pending, self._pending_doc = request, doc
@@ -148,8 +149,7 @@ class RemovalController(QObject):
             return
         layer = self._make_layer(request, result, f"Removal {len(doc.layers) + 1}")
         doc.add_layer(layer)  # clears the job's own hole; paint added meanwhile stays
-        seconds = result.info.get("seconds", 0.0)
-        self.statusMessage.emit(f"Removed with {result.info.get('backend', '?')} in {seconds:.2f} s.")
+        self.statusMessage.emit(f"{run_summary(result.run)}.")
         hole = request.mask > 0
         self.layerAdded.emit(layer, result.rgb[hole], request.image[~hole])
 
@@ -161,6 +161,6 @@ class RemovalController(QObject):
     @staticmethod
     def _make_layer(request: InpaintRequest, result: InpaintResult, name: str) -> Layer:
         """A tight patch: the hole's bounding box inside the crop, coverage = the hole."""
-        layer = Layer.from_result(name, result.rgb, request.mask, info=dict(result.info))
+        layer = Layer.from_result(name, result.rgb, request.mask, info=result.run.to_layer_info())
         assert layer is not None  # requests are only made for non-empty masks
         return layer.replace(rect=layer.rect.translate(request.crop.x0, request.crop.y0))

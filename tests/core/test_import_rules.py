@@ -37,3 +37,14 @@ def test_importing_every_core_and_io_module_loads_no_qt_or_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_engine_types_load_without_torch() -> None:
+    """The CLI's flags, the editor's menus and its error handling use them before torch is imported."""
+    code = (
+        "import sys\n"
+        "import lamapaint.inpaint.types, lamapaint.qt.worker, lamapaint.qt.removal\n"
+        "sys.exit(1 if 'torch' in sys.modules else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

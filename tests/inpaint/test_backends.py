@@ -37,10 +37,9 @@ def test_opencv_fills_the_hole_and_keeps_the_rest(name: str) -> None:
     image, mask = _grey_with_red_square()
     backend = create_backend(InpaintOptions(model=name))
     assert isinstance(backend, OpenCVBackend) and backend.fallback_reason is None
-    out = backend.inpaint(image, mask)
+    out, run = backend.inpaint(image, mask)
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert np.abs(out[mask != 0].astype(int) - 128).max() <= 2  # the red is gone, grey diffused in
-    run = backend.last_run
     assert run is not None and run.model == name and run.strategy == "crop" and len(run.regions) == 1
     assert run.regions[0].rect.area < 120 * 160
 
@@ -117,11 +116,10 @@ def test_backend_reuses_its_model_and_records_each_run() -> None:
 
     backend = LamaBackend(forward, "big-lama", CPU, "fp32")
     image, mask = _grey_with_red_square()
-    backend.inpaint(image, mask, InpaintOptions(strategy="full"))
-    assert backend.last_run is not None and backend.last_run.strategy == "full"
-    backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
+    _, run = backend.inpaint(image, mask, InpaintOptions(strategy="full"))
+    assert run.strategy == "full"
+    _, run = backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
     assert len(calls) == 2 and calls[0] == (1, 4, 120, 160)
-    run = backend.last_run
     assert run.strategy == "crop" and run.requested_strategy == "crop" and run.network_pixels < 120 * 160
 
 
@@ -148,8 +146,7 @@ def test_small_hole_on_a_large_photo_is_filled_at_scale_one_on_a_small_crop() ->
     mask = np.zeros((3000, 4000), np.uint8)
     mask[1400:1520, 2000:2090] = 255
     backend = LamaBackend(forward, "big-lama", CPU, "fp32")
-    out = backend.inpaint(image, mask, InpaintOptions(strategy="auto"))
-    run = backend.last_run
+    out, run = backend.inpaint(image, mask, InpaintOptions(strategy="auto"))
     assert run is not None and run.scale == 1.0 and run.strategy == "crop"
     assert run.network_pixels == seen[0][2] * seen[0][3] < 3000 * 4000 / 200
     assert (out[mask != 0] == 127).all() and not out[mask == 0].any()

@@ -114,12 +114,11 @@ def test_full_fp32_matches_official_predict() -> None:
     image = case["image_u8"]
     mask = (case["mask"][0, 0] * 255).astype(np.uint8)
     backend = _real_backend("big-lama")
-    out = backend.inpaint(image, mask, InpaintOptions(strategy="full", precision="fp32"))
+    out, run = backend.inpaint(image, mask, InpaintOptions(strategy="full", precision="fp32"))
     expected = np.clip(case["blended"][0].transpose(1, 2, 0) * 255, 0, 255).astype(np.uint8)
     diff = np.abs(out.astype(int) - expected)
     assert diff.max() <= 1 and (diff == 0).mean() >= 0.99
     assert np.array_equal(out[mask == 0], image[mask == 0])
-    run = backend.last_run
     assert run is not None and run.strategy == "full" and run.network_pixels == 200 * 328
 
 
@@ -129,10 +128,9 @@ def test_real_network_crop_fills_only_the_hole() -> None:
     image = _photo(256, 256, seed=3)
     mask = np.zeros((256, 256), np.uint8)
     mask[100:130, 40:80] = 255
-    out = backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
+    out, run = backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert np.abs(out[mask != 0].astype(int) - image[mask != 0]).mean() > 10
-    run = backend.last_run
     assert run is not None and run.strategy == "crop" and run.scale == 1.0
     assert run.network_pixels < 256 * 256 / 2
     (region,) = run.regions

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from lamapaint.core.document import Document
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
+from lamapaint.inpaint.types import RunInfo
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
 from tests.qt.conftest import drag, make_photo
@@ -110,7 +111,7 @@ def test_remove_with_deterministic_lama_weights(qtbot, doc_window: MainWindow, t
     assert not win.info_bar.isVisible()
     # the layer holds exactly what the engine makes of the same crop
     request = seen[0]
-    expected = create_backend(InpaintOptions(device="cpu", precision="fp32")).inpaint(request.image, request.mask, InpaintOptions(device="cpu", precision="fp32"))
+    expected = create_backend(InpaintOptions(device="cpu", precision="fp32")).inpaint(request.image, request.mask, InpaintOptions(device="cpu", precision="fp32"))[0]
     rel = layer.rect.relative_to(request.crop)
     cov = layer.coverage > 0
     np.testing.assert_array_equal(layer.rgb[cov], expected[rel.slices][cov])
@@ -124,7 +125,6 @@ class _GatedBackend:
     device = "cpu"
     precision = "fp32"
     fallback_reason = None
-    last_run = None
 
     def __init__(self) -> None:
         self.gate = threading.Event()
@@ -137,7 +137,7 @@ class _GatedBackend:
                 raise Cancelled("cancelled")
         out = image.copy()
         out[mask > 0] = (200, 180, 160)
-        return out
+        return out, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
 
 
 @pytest.fixture

@@ -29,15 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamapaint.inpaint.types import DEVICES, MODELS, PRECISIONS, STRATEGIES
 from lamapaint.jobs import CancelToken, Cancelled
 from lamapaint.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MODELS = ("auto", "big-lama", "lama-fourier", "opencv-telea", "opencv-ns")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-STRATEGIES = ("auto", "full", "crop", "resize")
 DOWNLOADABLE = "big-lama"
 
 
