@@ -12,6 +12,7 @@ import ctypes
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping
 
 
@@ -60,8 +61,11 @@ def missing_libraries(
 ) -> list[SystemLibrary]:
     """The libraries the dynamic loader cannot load (by soname, as Qt's plugin would)."""
     load = load or ctypes.CDLL
+    bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
     missing = []
     for library in libraries:
+        if bundled is not None and (bundled / library.soname).exists():
+            continue  # PyInstaller copied the build machine's copy next to Qt
         try:
             load(library.soname)
         except OSError:

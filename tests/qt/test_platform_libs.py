@@ -29,6 +29,13 @@ def test_missing_cursor_library_is_found_and_named() -> None:
     assert "\n" not in message
 
 
+def test_a_library_inside_a_frozen_bundle_counts_as_present(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    (tmp_path / "libxcb-cursor.so.0").write_bytes(b"")
+    monkeypatch.setattr(platform_libs.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(platform_libs.sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert missing_libraries(load=_loader_without("libxcb-cursor.so.0")) == []
+
+
 def test_packages_are_listed_once() -> None:
     missing = missing_libraries(load=_loader_without("libxcb-shape.so.0", "libxcb-xkb.so.1"))
     assert "`sudo dnf install libxcb`" in missing_libraries_message(missing)
