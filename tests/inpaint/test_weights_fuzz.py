@@ -173,5 +173,6 @@ def test_fuzz_quick(seeds: dict[str, bytes], tmp_path: Path) -> None:
 
 
 @pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
 def test_fuzz_heavy(seeds: dict[str, bytes], tmp_path: Path) -> None:
     _fuzz(seeds, tmp_path, HEAVY, "heavy")
