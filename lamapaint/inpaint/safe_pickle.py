@@ -111,9 +111,35 @@ class Placeholder:
         return f"<placeholder for {self.qualname}>"
 
 
-@dataclass(frozen=True)
-class _StorageType:
-    dtype: torch.dtype
+class _Sealed:
+    """Pickles can BUILD (set attributes of) any object they hold; what we hand them refuses that."""
+
+    __slots__ = ()
+
+    def __setstate__(self, _state: Any) -> None:
+        raise WeightsError("its pickle tries to change a built-in object")
+
+    def __setattr__(self, _name: str, _value: Any) -> None:
+        raise WeightsError("its pickle tries to change a built-in object")
+
+
+class _StorageType(_Sealed):
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        object.__setattr__(self, "dtype", dtype)
+
+
+class _Function(_Sealed):
+    """One of our rebuild functions as the pickle sees it."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        object.__setattr__(self, "function", function)
+
+    def __call__(self, *args: Any) -> Any:
+        return self.function(*args)
 
 
 @dataclass(frozen=True)
@@ -193,16 +219,18 @@ def _latin1_encode(text: Any, encoding: Any = "latin1") -> bytes:
 _SCALARS = (str, bytes, int, float, complex, bool, type(None))
 
 
-class _BoundedValueType:
+class _BoundedValueType(_Sealed):
     """A plain value type the pickle may call (``set([...])``, ``complex(1, 2)``): never allocates from a number.
 
     Constructors that copy a container are charged for its length against the load's budget;
     every other argument must be a scalar, and ``bytes``/``str`` get no int (``bytes(10**9)``).
     """
 
+    __slots__ = ("kind", "budget")
+
     def __init__(self, kind: type, budget: "_CopyBudget") -> None:
-        self.kind = kind
-        self.budget = budget
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "budget", budget)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) > 3:
@@ -231,15 +259,16 @@ class _CopyBudget:
             raise WeightsError("its pickle copies more data than a checkpoint holds")
 
 
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-    ("_codecs", "encode"): _latin1_encode,
+_ALLOWED: dict[tuple[str, str], _Function] = {
+    ("torch._utils", "_rebuild_tensor"): _Function(_rebuild_tensor),
+    ("torch._utils", "_rebuild_tensor_v2"): _Function(_rebuild_tensor),
+    ("torch._utils", "_rebuild_tensor_v3"): _Function(_rebuild_tensor_v3),
+    ("torch._utils", "_rebuild_parameter"): _Function(_rebuild_parameter),
+    ("torch._utils", "_rebuild_parameter_with_state"): _Function(_rebuild_parameter),
+    ("_codecs", "encode"): _Function(_latin1_encode),
 }
 _REBUILDERS = frozenset({_rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter})
+_STORAGE_TYPES = {name: _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()}
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -256,6 +285,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         self._placeholders: dict[str, type[Placeholder]] = {}
         self._value_types = {t.__name__: _BoundedValueType(t, self._budget) for t in _VALUE_TYPES}
         self._ordered_dict = _BoundedValueType(collections.OrderedDict, self._budget)
+        self._rebuild_from_type_function = _Function(self._rebuild_from_type)
         self.storages: dict[str, StorageRef] = {}
 
     def find_class(self, module: str, name: str) -> Any:
@@ -264,13 +294,13 @@ class RestrictedUnpickler(pickle.Unpickler):
         if allowed is not None:
             return allowed
         if (module, name) == ("torch._tensor", "_rebuild_from_type_v2"):
-            return self._rebuild_from_type
+            return self._rebuild_from_type_function
         if (module, name) == ("collections", "OrderedDict"):
             return self._ordered_dict
         if module == "builtins" and name in self._value_types:
             return self._value_types[name]
         if module in ("torch", "torch.storage") and name in _STORAGE_DTYPES:
-            return _StorageType(_STORAGE_DTYPES[name])
+            return _STORAGE_TYPES[name]
         if module == "torch" and name in _DTYPES:
             return _DTYPES[name]
         if any(module == bad or module.startswith(bad + ".") for bad in _DANGEROUS_MODULES):
@@ -291,7 +321,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def _rebuild_from_type(self, func: Any, _new_type: Any, args: Any, _state: Any) -> Any:
         """``_rebuild_from_type_v2``: rebuild only when the inner function is one of ours."""
-        if func in _REBUILDERS and isinstance(args, tuple):
+        if isinstance(func, _Function) and func.function in _REBUILDERS and isinstance(args, tuple):
             return func(*args)
         return self._placeholder_type("torch._tensor._rebuild_from_type_v2")()
 

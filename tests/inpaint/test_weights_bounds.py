@@ -190,3 +190,13 @@ def test_undecodable_member_name_is_a_weights_error(tmp_path: Path) -> None:
     lama_zip = write_raw_zip(tmp_path / "big-lama.zip", [stored(b"big-lama/\xff.yaml", b"x")])
     with pytest.raises(WeightsError):
         load_weights_file(lama_zip)
+
+
+@pytest.mark.parametrize("target", [b"cbuiltins\nlist\n", b"ctorch._utils\n_rebuild_tensor_v2\n", b"ctorch\nFloatStorage\n"])
+def test_a_pickle_cannot_change_the_objects_it_is_given(tmp_path: Path, target: bytes) -> None:
+    """BUILD sets attributes: on the list() stand-in it could swap the copy budget for a no-op."""
+    state = b"}X\x06\x00\x00\x00budgetNs"  # {"budget": None}
+    for build in (state + b"b", b"N" + state + b"\x86b"):  # the __dict__ form and the (None, slots) form
+        path = torch_zip_with_pickle(tmp_path / "build.pt", b"\x80\x02" + target + build + b".")
+        with pytest.raises(WeightsError, match="tries to change a built-in object"):
+            open_torch_zip(path)

@@ -127,7 +127,7 @@ def _check_declared(entries: Mapping[str, Any], prefix: str, config: str, source
     declared: dict[str, Any] = {}
     for key, shape in generator_layout(config).items():
         value = entries[prefix + key]
-        if not isinstance(value, (TensorRecord, _Declared, torch.Tensor)):
+        if not isinstance(value, (TensorRecord, _Declared)):
             raise WeightsError(f"{source}: {prefix}{key} is not a tensor")
         if tuple(value.shape) != shape:
             raise WeightsError(f"{source}: {prefix}{key} has shape {tuple(value.shape)}, expected {shape}")
