@@ -137,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, CliError) or not text else text if len(text) < 300 else text[:297] + "..."
+    """An exception's message on one line of reasonable length (the type's name when it has none)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _output_name(photo: Path) -> str:
@@ -271,7 +272,7 @@ def load_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise CliError(f"cannot read mask {path}: the image is too large ({exc})", EXIT_INPUT) from exc
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
-        raise CliError(f"cannot read mask {path}: {_one_line(exc) or type(exc).__name__}", EXIT_INPUT) from exc
+        raise CliError(f"cannot read mask {path}: {_one_line(exc)}", EXIT_INPUT) from exc
     return arr.astype(np.uint8) * np.uint8(255)
 
 
