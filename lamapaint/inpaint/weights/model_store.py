@@ -127,7 +127,7 @@ def write_safetensors(loaded: LoadedWeights, target: Path, name: str, metadata: 
         with atomic_write(target) as fh:
             fh.write(safetensors.torch.save(tensors, metadata=meta))
     except OSError as exc:
-        raise WeightsError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise WeightsError(f"cannot write {target}: {exc.strerror or exc}") from exc  # the CLI's exit 7
     log.info("Stored %s weights as %s", loaded.config, target)
     return target
 
