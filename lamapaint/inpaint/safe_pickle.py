@@ -181,7 +181,7 @@ def _record(storage: Any, offset: Any, size: Any, stride: Any, dtype: torch.dtyp
         items = storage.numel // dtype.itemsize  # an untyped storage viewed as dtype (v3)
     else:
         raise WeightsError("storage size does not match its dtype")
-    extent = offset + sum((s - 1) * st for s, st in zip(size_t, stride_t)) + 1 if math.prod(size_t) else offset
+    extent = offset + sum((s - 1) * st for s, st in zip(size_t, stride_t, strict=True)) + 1 if math.prod(size_t) else offset
     if offset < 0 or extent > items:
         raise WeightsError("tensor reaches outside its storage")
     return TensorRecord(storage, dtype, offset, size_t, stride_t)

@@ -12,7 +12,6 @@ import pickle
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -121,7 +120,7 @@ def test_memory_bombs_are_refused_before_allocating(bombs: dict[str, Path]) -> N
     )
     results = json.loads(run.stdout)
     print(json.dumps(results, indent=1))  # the figures for the closing note (pytest -s)
-    for name, (outcome, grown_mb) in results.items():
+    for name, (outcome, _grown_mb) in results.items():
         assert outcome.startswith("WeightsError: "), (name, outcome)
     assert sum(grown for _, grown in results.values()) < RSS_BOUND_MB, results
 

@@ -137,24 +137,27 @@ class _Tally:
 
 def _fuzz(seeds: dict[str, bytes], folder: Path, profile: settings, label: str) -> None:
     for name, seed in seeds.items():
-        tally = _Tally()
-        target = folder / name
+        print(_fuzz_one(seed, folder / name, profile).report(f"{label} {name}"))
 
-        @profile
-        @given(drawn=cases(seed))
-        def case(drawn: tuple[str | None, list[tuple[str, int, bytes]]]) -> None:
-            target.write_bytes(_mutated(seed, *drawn))
-            started = time.perf_counter()
-            try:
-                load_weights_file(target)
-                tally.outcomes["loaded"] += 1
-            except WeightsError:
-                tally.outcomes["WeightsError"] += 1
-            finally:
-                tally.slowest = max(tally.slowest, time.perf_counter() - started)
 
-        case()
-        print(tally.report(f"{label} {name}"))
+def _fuzz_one(seed: bytes, target: Path, profile: settings) -> _Tally:
+    tally = _Tally()
+
+    @profile
+    @given(drawn=cases(seed))
+    def case(drawn: tuple[str | None, list[tuple[str, int, bytes]]]) -> None:
+        target.write_bytes(_mutated(seed, *drawn))
+        started = time.perf_counter()
+        try:
+            load_weights_file(target)
+            tally.outcomes["loaded"] += 1
+        except WeightsError:
+            tally.outcomes["WeightsError"] += 1
+        finally:
+            tally.slowest = max(tally.slowest, time.perf_counter() - started)
+
+    case()
+    return tally
 
 
 def test_seeds_are_real_files(seeds: dict[str, bytes], tmp_path: Path) -> None:
