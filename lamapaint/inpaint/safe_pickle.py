@@ -75,8 +75,9 @@ _DTYPES: dict[str, torch.dtype] = {
 #: A LaMa checkpoint's pickle is ~140 KB and ~40 000 ops (big-lama, torch.save and TorchScript alike).
 MAX_PICKLE_BYTES = 16 << 20
 MAX_PICKLE_OPS = 1_000_000
-#: Elements the pickle's value-type calls (list(...), dict(...), ...) may copy in one load, in all.
-MAX_COPIED_ITEMS = 1 << 20
+#: Bytes the pickle's calls may copy in one load, in all (list(...), dict(...), _codecs.encode(...);
+#: a container item counts 8 bytes, a character 1): repeated calls on one memoized object add up.
+MAX_COPIED_BYTES = 64 << 20
 #: Distinct class names one pickle may mention (a TorchScript big-lama names a few dozen).
 MAX_CLASS_NAMES = 4096
 #: Refuse single storages above this (no LaMa tensor comes near it).
@@ -206,16 +207,6 @@ def _rebuild_parameter(data: Any, *_rest: Any) -> Any:
     return data
 
 
-def _latin1_encode(text: Any, encoding: Any = "latin1") -> bytes:
-    """Protocol-2 pickles spell bytes as ``_codecs.encode(str, 'latin1')``."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise WeightsError("unexpected _codecs.encode call in pickle")
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        raise WeightsError("malformed bytes in pickle") from None
-
-
 _SCALARS = (str, bytes, int, float, complex, bool, type(None))
 
 
@@ -236,10 +227,12 @@ class _BoundedValueType(_Sealed):
         if kwargs or len(args) > 3:
             raise WeightsError(f"unexpected {self.kind.__name__} call in pickle")
         for arg in args:
-            if isinstance(arg, (list, tuple, dict, set, frozenset, str, bytes)):
-                if self.kind not in _COPYING_TYPES and not isinstance(arg, (str, bytes)):
-                    raise WeightsError(f"unexpected {self.kind.__name__} call in pickle")
+            if isinstance(arg, (str, bytes)):
                 self.budget.charge(len(arg))
+            elif isinstance(arg, (list, tuple, dict, set, frozenset)):
+                if self.kind not in _COPYING_TYPES:
+                    raise WeightsError(f"unexpected {self.kind.__name__} call in pickle")
+                self.budget.charge(8 * len(arg))
             elif not isinstance(arg, _SCALARS) or (isinstance(arg, int) and self.kind in (bytes, str)):
                 raise WeightsError(f"unexpected {self.kind.__name__} call in pickle")
         return self.kind(*args)
@@ -253,8 +246,8 @@ class _CopyBudget:
     def __init__(self, limit: int) -> None:
         self.left = limit
 
-    def charge(self, items: int) -> None:
-        self.left -= items
+    def charge(self, nbytes: int) -> None:
+        self.left -= nbytes
         if self.left < 0:
             raise WeightsError("its pickle copies more data than a checkpoint holds")
 
@@ -265,7 +258,6 @@ _ALLOWED: dict[tuple[str, str], _Function] = {
     ("torch._utils", "_rebuild_tensor_v3"): _Function(_rebuild_tensor_v3),
     ("torch._utils", "_rebuild_parameter"): _Function(_rebuild_parameter),
     ("torch._utils", "_rebuild_parameter_with_state"): _Function(_rebuild_parameter),
-    ("_codecs", "encode"): _Function(_latin1_encode),
 }
 _REBUILDERS = frozenset({_rebuild_tensor, _rebuild_tensor_v3, _rebuild_parameter})
 _STORAGE_TYPES = {name: _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()}
@@ -281,11 +273,12 @@ class RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file: Any, source: str) -> None:
         super().__init__(file)
         self._source = source
-        self._budget = _CopyBudget(MAX_COPIED_ITEMS)
+        self._budget = _CopyBudget(MAX_COPIED_BYTES)
         self._placeholders: dict[str, type[Placeholder]] = {}
         self._value_types = {t.__name__: _BoundedValueType(t, self._budget) for t in _VALUE_TYPES}
         self._ordered_dict = _BoundedValueType(collections.OrderedDict, self._budget)
         self._rebuild_from_type_function = _Function(self._rebuild_from_type)
+        self._encode_function = _Function(self._latin1_encode)
         self.storages: dict[str, StorageRef] = {}
 
     def find_class(self, module: str, name: str) -> Any:
@@ -295,6 +288,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             return allowed
         if (module, name) == ("torch._tensor", "_rebuild_from_type_v2"):
             return self._rebuild_from_type_function
+        if (module, name) == ("_codecs", "encode"):
+            return self._encode_function
         if (module, name) == ("collections", "OrderedDict"):
             return self._ordered_dict
         if module == "builtins" and name in self._value_types:
@@ -324,6 +319,16 @@ class RestrictedUnpickler(pickle.Unpickler):
         if isinstance(func, _Function) and func.function in _REBUILDERS and isinstance(args, tuple):
             return func(*args)
         return self._placeholder_type("torch._tensor._rebuild_from_type_v2")()
+
+    def _latin1_encode(self, text: Any, encoding: Any = "latin1") -> bytes:
+        """Protocol-2 pickles spell bytes as ``_codecs.encode(str, 'latin1')``; charged like a copy."""
+        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+            raise WeightsError("unexpected _codecs.encode call in pickle")
+        self._budget.charge(len(text))
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise WeightsError("malformed bytes in pickle") from None
 
     def persistent_load(self, pid: Any) -> Any:
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):

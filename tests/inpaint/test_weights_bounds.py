@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.inpaint.safe_pickle import MAX_COPIED_ITEMS, open_torch_zip
+from lamapaint.inpaint.safe_pickle import MAX_COPIED_BYTES, open_torch_zip
 from lamapaint.inpaint.weights import WeightsError, load_weights_file
 from lamapaint.inpaint.weights.checkpoints import generator_layout, storage_budget
 from tests.inpaint.test_weights_support import stored, torch_zip_with_pickle, write_raw_zip, zeros_deflated
@@ -90,6 +90,7 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "list(bytes(3e8))": torch_zip_with_pickle(folder / "bytes.pt", bytes_list_pickle(300_000_000)),
         "memo index 2**26": torch_zip_with_pickle(folder / "memo.pt", memo_pickle(1 << 26)),
         "5000 x tuple(20000 items)": torch_zip_with_pickle(folder / "copies.pt", copies_pickle(20_000, 5000)),
+        "1000 x _codecs.encode(1 MB string)": torch_zip_with_pickle(folder / "encode.pt", encode_pickle(1 << 20, 1000)),
         "3 x 256 MiB deflated storages": deflated_storages_zip(folder / "storages.pt", 3, 256 << 20),
     }
 
@@ -135,7 +136,21 @@ def test_copies_are_charged_against_one_budget(tmp_path: Path) -> None:
     assert open_torch_zip(torch_zip_with_pickle(tmp_path / "ok.pt", copies_pickle(100, 10))).root[0] == (None,) * 100
     items = 1000
     with pytest.raises(WeightsError, match="copies more data"):
-        open_torch_zip(torch_zip_with_pickle(tmp_path / "many.pt", copies_pickle(items, MAX_COPIED_ITEMS // items + 1)))
+        open_torch_zip(torch_zip_with_pickle(tmp_path / "many.pt", copies_pickle(items, MAX_COPIED_BYTES // (8 * items) + 1)))
+
+
+def encode_pickle(chars: int, calls: int) -> bytes:
+    """A memoized ``chars``-long string latin1-encoded ``calls`` times: chars x calls bytes."""
+    text = b"X" + struct.pack("<I", chars) + b"a" * chars
+    head = b"\x80\x02c_codecs\nencode\nq\x00" + text + b"q\x01X\x06\x00\x00\x00latin1q\x020](" 
+    return head + b"h\x00h\x01h\x02\x86R" * calls + b"e."
+
+
+def test_repeated_bytes_decoding_is_charged(tmp_path: Path) -> None:
+    """``_codecs.encode`` on one memoized string a thousand times: 1 MB of pickle, 1 GB of bytes."""
+    assert open_torch_zip(torch_zip_with_pickle(tmp_path / "ok.pt", encode_pickle(10, 3))).root == [b"a" * 10] * 3
+    with pytest.raises(WeightsError, match="copies more data"):
+        open_torch_zip(torch_zip_with_pickle(tmp_path / "many.pt", encode_pickle(1 << 20, 1000)))
 
 
 def test_storages_beyond_the_configuration_budget_are_not_read(tmp_path: Path) -> None:
