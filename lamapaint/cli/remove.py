@@ -246,34 +246,15 @@ def _backend(args: argparse.Namespace) -> tuple["Backend", "InpaintOptions"]:
     return backend, options
 
 
-def load_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """The hole as uint8 0/255: a pixel is a hole where any colour channel is non-zero.
-
-    ``size`` (width, height) is checked against the file's header before anything is decoded,
-    so a mask that claims a huge size costs nothing. Any failure is a one-line CliError.
-    """
-    from PIL import Image
+def load_mask(path: Path) -> np.ndarray:
+    """The hole as uint8 0/255: a pixel is a hole where any colour channel is non-zero."""
+    from lamapaint.io.images import ImageLoadError
+    from lamapaint.io.images import load_mask as read_mask
 
     try:
-        with Image.open(path) as im:
-            if size is not None and im.size != size:
-                raise CliError(
-                    f"mask {path.name} is {im.size[0]}x{im.size[1]} but the photo is {size[0]}x{size[1]} "
-                    "(upright); they must be the same size",
-                    EXIT_INPUT,
-                )
-            im.load()
-            if im.mode in ("1", "L", "I", "I;16", "F"):
-                arr = np.asarray(im) != 0
-            else:
-                arr = np.asarray(im.convert("RGB")).any(axis=2)
-    except CliError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise CliError(f"cannot read mask {path}: the image is too large ({exc})", EXIT_INPUT) from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on damaged files
-        raise CliError(f"cannot read mask {path}: {_one_line(exc)}", EXIT_INPUT) from exc
-    return arr.astype(np.uint8) * np.uint8(255)
+        return read_mask(path)
+    except ImageLoadError as exc:
+        raise CliError(f"cannot read mask: {exc}", EXIT_INPUT) from exc
 
 
 def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
@@ -285,7 +266,13 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
         photo = load_image(job.photo)
     except ImageLoadError as exc:
         raise CliError(str(exc), EXIT_INPUT) from exc
-    mask = load_mask(job.mask, (photo.width, photo.height))
+    mask = load_mask(job.mask)
+    if mask.shape != photo.rgb.shape[:2]:
+        raise CliError(
+            f"mask {job.mask.name} is {mask.shape[1]}x{mask.shape[0]} but photo {job.photo.name} is "
+            f"{photo.width}x{photo.height} (upright); they must be the same size",
+            EXIT_INPUT,
+        )
     return JobInputs(photo, mask, read_block_source(photo, _export_options(args)))
 
 

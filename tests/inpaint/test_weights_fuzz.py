@@ -2,7 +2,7 @@
 
 The quick profile (fixed seed, a few seconds) runs with the suite. The heavy profile:
 
-    .venv/bin/python -m pytest -m fuzz_heavy tests/inpaint/test_weights_fuzz.py -s
+    LAMAPAINT_FUZZ_HEAVY=1 .venv/bin/python -m pytest -m fuzz_heavy tests/inpaint/test_weights_fuzz.py -s
 
 Each run prints the number of cases, the outcomes and the slowest case (the closing note's figures).
 """
@@ -10,6 +10,7 @@ Each run prints the number of cases, the outcomes and the slowest case (the clos
 from __future__ import annotations
 
 import collections
+import os
 import re
 import resource
 import time
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from lamapaint.inpaint.weights import WeightsError, load_weights_file
 from lamapaint.inpaint.weights.checkpoints import generator_layout
 
+HEAVY_RUN = bool(os.environ.get("LAMAPAINT_FUZZ_HEAVY"))
 QUICK = settings(max_examples=25, derandomize=True, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 HEAVY = settings(max_examples=1500, deadline=None, database=None,
@@ -177,5 +179,6 @@ def test_fuzz_quick(seeds: dict[str, bytes], tmp_path: Path) -> None:
 
 @pytest.mark.fuzz_heavy
 @pytest.mark.timeout(3600)
+@pytest.mark.skipif(not HEAVY_RUN, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
 def test_fuzz_heavy(seeds: dict[str, bytes], tmp_path: Path) -> None:
     _fuzz(seeds, tmp_path, HEAVY, "heavy")
