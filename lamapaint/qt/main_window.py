@@ -117,10 +117,10 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
         self._build_menus()
-        self.help_menu = HelpMenu(self, self.actions.shortcuts_help, self.actions.about)  # last menu
+        self.help_menu = HelpMenu(self, self.window_actions.shortcuts_help, self.window_actions.about)  # last menu
         self._build_toolbars()
-        set_toolbar_icons(self.actions)
-        self.empty_hint = EmptyCanvasHint(self.view, self.adapter, self.actions.open)
+        set_toolbar_icons(self.window_actions)
+        self.empty_hint = EmptyCanvasHint(self.view, self.adapter, self.window_actions.open)
         self._build_docks()
         self._build_status_bar()
         self._connect()
