@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SEED = 1234
 ROUNDS = 48
 FILL = (200, 180, 160)
-WAIT_MS = 10_000
+WAIT_MS = 30_000  # generous: a loaded 2-core machine
 
 
 class CudaOutOfMemory(RuntimeError):
