@@ -87,6 +87,12 @@ class InpaintWorker(QObject):
             return
         self.finished.emit(InpaintResult(rid, np.ascontiguousarray(rgb, dtype=np.uint8), run))
 
+    @Slot()
+    def forget_backend(self) -> None:
+        """Models changed (one was installed): the next request chooses its backend afresh."""
+        self._backend = None
+        self._backend_options = None
+
     def _backend_for(self, options: InpaintOptions) -> "Backend":
         from lamapaint.inpaint.backends import create_backend
 
@@ -110,6 +116,7 @@ class WorkerThread(QObject):
     """Owns the QThread and the worker; ``submit`` queues a request onto the worker thread."""
 
     submit = Signal(object)
+    forget = Signal()  # queued to the worker: drop the cached backend
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +125,7 @@ class WorkerThread(QObject):
         self.worker = InpaintWorker()
         self.worker.moveToThread(self.thread)
         self.submit.connect(self.worker.run)
+        self.forget.connect(self.worker.forget_backend)
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
 
