@@ -66,12 +66,13 @@ class DocumentFiles(QObject):
             self.open_path(Path(name))
 
     def open_path(self, path: Path) -> None:
+        """Decode first, ask about unsaved work after: a file that does not open costs nothing."""
         path = Path(path)
-        if self.maybe_save(on_saved=lambda: self._load(path)):
-            self._load(path)
+        self._tasks.run(f"Opening {path.name}…", lambda: load_document(path), lambda doc: self._loaded(path, doc), lambda exc: self._error("Could not open", path, exc))
 
-    def _load(self, path: Path) -> None:
-        self._tasks.run(f"Opening {path.name}…", lambda: load_document(path), lambda doc: self._opened(path, doc), lambda exc: self._error("Could not open", path, exc))
+    def _loaded(self, path: Path, doc: Document) -> None:
+        if self.maybe_save(on_saved=lambda: self._opened(path, doc)):
+            self._opened(path, doc)
 
     def _opened(self, path: Path, doc: Document) -> None:
         self.add_recent(path)
@@ -173,7 +174,7 @@ class DocumentFiles(QObject):
         answer = QMessageBox.question(
             self._parent,
             "Unsaved changes",
-            f"Save the changes to {doc.name}?",
+            unsaved_changes_text(doc),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save,
         )
@@ -187,6 +188,16 @@ class DocumentFiles(QObject):
         text = f"{what} {path.name}: {exc}"
         self.message.emit(text)
         QMessageBox.warning(self._parent, what, text)
+
+
+def unsaved_changes_text(doc: Document) -> str:
+    """The prompt names the project file, so nobody reads it as "overwrite my photo"."""
+    project = (doc.project_path or _default_project_path(doc)).name
+    if doc.project_path is not None:
+        where = f"Save saves the layers and the mask in {project}."
+    else:
+        where = f"Save keeps the layers and the mask in a project file, {project}."
+    return f"Save this editing session as a project?\n\n{where} The photo {doc.name} itself is never changed."
 
 
 def _source_path(doc: Document) -> Path | None:
