@@ -71,7 +71,7 @@ class FirstRunPanel(QFrame):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.status = QLabel("", self)
-        self.browser_help = QLabel(browser_download_text(), self)
+        self.browser_help = QLabel(browser_download_text(link_colour="#9cd0ff"), self)  # readable on the dark panel
         self.browser_help.setOpenExternalLinks(True)
         self.browser_help.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         for label in (self.body, self.status, self.browser_help):

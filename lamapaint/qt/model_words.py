@@ -52,10 +52,11 @@ def is_offline(exc: BaseException) -> bool:
     return isinstance(exc, DownloadError) and not isinstance(exc, ChecksumError) and "cannot reach" in str(exc)
 
 
-def browser_download_text() -> str:
+def browser_download_text(link_colour: str | None = None) -> str:
     """What to do without a working download: the address and the exact folder (rich text)."""
+    style = f' style="color: {link_colour}"' if link_colour else ""
     return (
-        f"Download <b>{OFFERED_FILENAME}</b> in a web browser from<br><a href=\"{OFFERED_URL}\">{OFFERED_URL}</a><br>"
+        f"Download <b>{OFFERED_FILENAME}</b> in a web browser from<br><a href=\"{OFFERED_URL}\"{style}>{OFFERED_URL}</a><br>"
         f"and put it in this folder:<br><code>{models_dir()}</code><br>"
         "or choose <i>Import a file I have</i> to pick it where it is."
     )

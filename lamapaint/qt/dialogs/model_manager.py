@@ -86,7 +86,8 @@ class ModelManagerDialog(QDialog):
         self._job: ModelJob | None = None
 
         self.installed = QListWidget(self)
-        self.installed.setMinimumHeight(70)
+        self.installed.setMinimumHeight(60)
+        self.installed.setMaximumHeight(110)
         self.download_button = QPushButton("Download the LaMa model (≈ 200 MB)", self)
         self.import_button = QPushButton("Import a file I have…", self)
         self.cancel_button = QPushButton("Cancel download", self)
@@ -278,7 +279,9 @@ def _with_hint(parent: QWidget, combo: QComboBox) -> QWidget:
     column.setSpacing(2)
     hint = QLabel(box)
     hint.setWordWrap(True)
-    hint.setStyleSheet("color: palette(mid);")
+    font = hint.font()
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    hint.setFont(font)
     column.addWidget(combo)
     column.addWidget(hint)
 
