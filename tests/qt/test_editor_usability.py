@@ -16,7 +16,7 @@ from lamapaint.core.layers import Layer
 from lamapaint.qt.main_window import MainWindow
 from tests.qt.conftest import drag, make_photo
 
-WAIT_MS = 20_000
+WAIT_MS = 60_000  # the first removal of a process imports torch; the machine may be busy
 
 
 def _layer(x0: int, y0: int, size: int, colour: tuple[int, int, int], name: str) -> Layer:
@@ -339,3 +339,25 @@ def test_save_as_of_an_unmodified_document_updates_the_title(qtbot, doc_window: 
     win.files.save_as()
     qtbot.waitUntil(lambda: (tmp_path / "beach.lamapaint").exists() and not win.tasks.busy, timeout=WAIT_MS)
     assert win.windowTitle().startswith("beach.lamapaint — ")
+
+
+def test_installing_a_model_drops_the_cached_fallback(qtbot, doc_window: MainWindow) -> None:
+    win = doc_window
+    win.document.fill_rect(Rect(50, 40, 60, 50))
+    win.actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    worker = win.removal._thread.worker
+    assert worker._backend is not None and worker._backend.fallback_reason
+    win._model_installed(Path("big-lama.safetensors"))
+    qtbot.waitUntil(lambda: worker._backend is None, timeout=WAIT_MS)  # the next removal looks again
+
+
+def test_size_box_keeps_brackets_and_enter(qtbot, doc_window: MainWindow) -> None:
+    win = doc_window
+    win.set_brush_size(40)
+    win.document.fill_rect(Rect(50, 40, 60, 50))
+    win.brush_spin.setFocus()
+    qtbot.waitUntil(win.brush_spin.hasFocus)
+    qtbot.keyClick(win.brush_spin, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(win.brush_spin, Qt.Key.Key_Return)
+    assert win.brush_spin.value() == 40 and not win.removal.busy and win.document.mask.any()
