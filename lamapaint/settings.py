@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
-from lamapaint.io.atomic import atomic_write_bytes
+from lamapaint.io.atomic import atomic_write_bytes, remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,12 @@ class Settings:
 
     @classmethod
     def load(cls, paths: AppPaths | None = None) -> "Settings":
+        """The saved settings (defaults when there are none); also removes temp files of a killed save."""
         path = (paths or app_paths()).settings_file
+        try:
+            remove_stale_temp_files(path.parent, path.name)
+        except OSError as exc:
+            log.debug("Could not look for stale settings temp files: %s", exc)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -83,6 +88,7 @@ class Settings:
             return cls()
 
     def save(self, paths: AppPaths | None = None) -> None:
+        """Write the settings atomically; raises OSError (disk full, read-only...) with the old file intact."""
         path = (paths or app_paths()).settings_file
         data = json.dumps(dataclasses.asdict(self), indent=2).encode("utf-8")
         atomic_write_bytes(path, data)

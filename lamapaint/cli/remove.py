@@ -187,18 +187,13 @@ def _backend(args: argparse.Namespace) -> tuple["Backend", "InpaintOptions"]:
 
 def load_mask(path: Path) -> np.ndarray:
     """The hole as uint8 0/255: a pixel is a hole where any colour channel is non-zero."""
-    from PIL import Image, UnidentifiedImageError
+    from lamapaint.io.images import ImageLoadError
+    from lamapaint.io.images import load_mask as read_mask
 
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("1", "L", "I", "I;16", "F"):
-                arr = np.asarray(im) != 0
-            else:
-                arr = np.asarray(im.convert("RGB")).any(axis=2)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise CliError(f"cannot read mask {path}: {exc}", EXIT_INPUT) from exc
-    return arr.astype(np.uint8) * np.uint8(255)
+        return read_mask(path)
+    except ImageLoadError as exc:
+        raise CliError(f"cannot read mask: {exc}", EXIT_INPUT) from exc
 
 
 def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:

@@ -7,7 +7,11 @@ orientation applied; the file's EXIF, ICC profile, alpha channel and 16-bit samp
 16-bit colour as 8-bit and the precision would be lost without a word.
 
 Loading is all-or-nothing: the whole file is decoded here, so a truncated or damaged file raises
-``ImageLoadError`` (naming the file) rather than giving a half-grey document later.
+``ImageLoadError`` (naming the file) rather than giving a half-grey document later. It is also
+bounded: only regular files up to ``MAX_FILE_BYTES`` are read (a FIFO, a device or a symlink to one
+is refused without blocking), and the image header's size and sample depth are checked against
+``MAX_PIXELS`` and ``MAX_DECODE_BYTES`` before any pixel is decoded. ``ImageLoadError`` is the only
+exception that leaves this module's loaders.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +33,26 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 200_000_000
 """Largest image accepted (width x height). 12-50 MP photos are normal; 200 MP leaves room for
 panoramas while still refusing decompression bombs (a 200 MP RGB working copy is 600 MB)."""
+
+MAX_FILE_BYTES = 1 << 30
+"""Largest file read (1 GiB): an uncompressed 8-bit 200 MP TIFF is 600 MB, a camera JPEG 5-30 MB."""
+
+MAX_DECODE_BYTES = 3 << 30
+"""Ceiling on the memory decoding may take (3 GiB), estimated from the header before decoding:
+8-bit photos up to MAX_PIXELS fit (palette and CMYK ones up to about 170 MP, uncompressed TIFFs
+up to about 150 MP, their own bytes counting too); 16-bit files, which are held at 16 and at
+8 bits, up to about 130 MP."""
+
+# Peak bytes per pixel while decoding, measured with benchmarks/bench_loaders.py (plus a margin);
+# the file's own bytes come on top. 8-bit RGB, RGBA and grey: Pillow's 4-byte pixels, the array
+# export and the RGB8 copy; other modes (palette, CMYK, 32-bit) add a conversion; WebP's decoder
+# keeps a second full buffer. 16-bit: OpenCV's array, the 16-bit RGB and alpha planes and the RGB8
+# working copy (Pillow's 8-bit decode, when reading the EXIF needs one, is released before).
+_DECODE_BYTES_PER_PIXEL_8BIT = 14
+_DECODE_BYTES_PER_PIXEL_CONVERTED = 18
+_DECODE_BYTES_PER_PIXEL_WEBP = 22
+_DECODE_BYTES_PER_PIXEL_16BIT = 24
+_DIRECT_MODES = ("RGB", "RGBA", "L", "1")
 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; we refuse above MAX_PIXELS
 # ourselves, before decoding, so the check stays on but no longer trips on ordinary big photos.
@@ -64,7 +89,27 @@ HEIF_AVAILABLE: bool = _register_heif()
 
 
 class ImageLoadError(Exception):
-    """The file could not be loaded; the message names the file and says what is wrong."""
+    """The file could not be loaded; the message names the file and says what is wrong.
+
+    The only exception ``load_image``, ``load_image_bytes``, ``load_mask`` and
+    ``read_image_header`` raise (MemoryError and damaged-data errors of every type included).
+    """
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says, before any pixel is decoded."""
+
+    format: str
+    width: int
+    """As stored in the file (before the EXIF orientation is applied)."""
+    height: int
+    mode: str
+    """Pillow's mode; 16-bit PNG/TIFF colour shows as 8-bit ("RGB"), see ``high_bit``."""
+    high_bit: bool
+    """True when the samples are 16-bit (decoded at 16 bits by ``load_image``)."""
+    decode_bytes: int
+    """Estimated peak memory of ``load_image`` for this file, its own bytes included."""
 
 
 @dataclass(eq=False)
@@ -101,18 +146,117 @@ class LoadedImage:
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Read and fully decode the photo at ``path``; raise ImageLoadError on any problem."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except IsADirectoryError:
-        raise ImageLoadError(f"Cannot open {p}: it is a folder, not an image file") from None
-    except OSError as exc:
-        raise ImageLoadError(f"Cannot read {p}: {exc.strerror or exc}") from exc
-    return _decode(data, str(p), p)
+    return _decode(read_image_file(p), str(p), p)
 
 
 def load_image_bytes(data: bytes, name: str = "<memory>") -> LoadedImage:
     """Decode an image held in memory (e.g. embedded in a project file)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageLoadError(f"Cannot open {name}: {len(data)} bytes, above the {_gib(MAX_FILE_BYTES)} file limit")
     return _decode(bytes(data), name, None)
+
+
+def read_image_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Checked before reading: a FIFO would block for ever and ``/dev/zero`` never ends, so anything
+    but a regular file (after following symlinks) is refused; the file is opened non-blocking and
+    checked again on the open descriptor, so swapping it in between does not help either.
+    """
+    try:
+        _require_regular(path, os.stat(path), limit)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb", buffering=0) as fh:
+            size = _require_regular(path, os.fstat(fh.fileno()), limit)
+            data = _read_up_to(fh, size + 1)
+    except ImageLoadError:
+        raise
+    except IsADirectoryError:
+        raise ImageLoadError(f"Cannot open {path}: it is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageLoadError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise ImageLoadError(f"Cannot read {path}: {exc}") from exc
+    if len(data) != size:
+        raise ImageLoadError(f"Cannot read {path}: the file changed size while it was read")
+    return data
+
+
+def _require_regular(path: Path, st: os.stat_result, limit: int) -> int:
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageLoadError(f"Cannot open {path}: it is a folder, not an image file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageLoadError(f"Cannot open {path}: not a regular file (a device, pipe or socket)")
+    if st.st_size > limit:
+        raise ImageLoadError(
+            f"Cannot open {path}: the file is {st.st_size / 2**30:.1f} GiB, above the {_gib(limit)} limit"
+        )
+    return int(st.st_size)
+
+
+def _read_up_to(fh: io.RawIOBase, limit: int) -> bytes:
+    """At most ``limit`` bytes; one read for a regular file, more only if the kernel returns less."""
+    data = fh.read(limit) or b""
+    if len(data) >= limit or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < limit:
+        chunk = fh.read(limit - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:g} GiB"
+
+
+def read_image_header(data: bytes, name: str = "<memory>") -> ImageHeader:
+    """Parse only the header (no pixel is decoded) and apply every limit ``load_image`` applies."""
+    if not data:
+        raise ImageLoadError(f"Cannot open {name}: the file is empty")
+    try:
+        with _open(data, name) as im:
+            return _check_header(im, data, name)
+    except ImageLoadError:
+        raise
+    except MemoryError:
+        raise ImageLoadError(f"Cannot open {name}: not enough memory to read it") from None
+    except Exception as exc:  # Pillow's plugins raise many types on damaged headers
+        raise ImageLoadError(f"Cannot open {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
+
+
+def load_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """A mask file as uint8 0/255: a pixel is a hole where any colour channel is non-zero (alpha
+    ignored; no EXIF orientation applied). Bounded and checked like ``load_image``."""
+    p = Path(path)
+    data = read_image_file(p)
+    name = str(p)
+    if not data:
+        raise ImageLoadError(f"Cannot open {name}: the file is empty")
+    try:
+        with _open(data, name) as im:
+            _check_header(im, data, name)
+            try:
+                im.load()
+            except Exception as exc:
+                raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
+            if im.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "F"):
+                hole = np.asarray(im) != 0
+            else:
+                hole = np.bitwise_or.reduce(np.asarray(im.convert("RGB")), axis=2) != 0
+    except ImageLoadError:
+        raise
+    except MemoryError:
+        raise ImageLoadError(f"Cannot open {name}: not enough memory to decode it") from None
+    except Exception as exc:  # damaged data: Pillow raises many types
+        log.warning("%s: unexpected error while decoding the mask", name, exc_info=True)
+        raise ImageLoadError(f"Cannot open {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
+    return hole.astype(np.uint8) * np.uint8(255)
 
 
 def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
@@ -137,48 +281,85 @@ def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     return arr
 
 
-def _decode(data: bytes, name: str, path: Path | None) -> LoadedImage:
-    if not data:
-        raise ImageLoadError(f"Cannot open {name}: the file is empty")
+def _open(data: bytes, name: str) -> Image.Image:
     try:
-        im = Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageLoadError(f"Cannot open {name}: not an image file, or a format this app cannot read") from None
     except Image.DecompressionBombError:
         raise ImageLoadError(f"Cannot open {name}: larger than the {MAX_PIXELS // 1_000_000} MP limit") from None
     except Exception as exc:  # Pillow raises many types (SyntaxError, struct.error, ...) on bad headers
         raise ImageLoadError(f"Cannot open {name}: the file is damaged ({exc})") from exc
-    with im:
-        width, height = im.size
-        if width <= 0 or height <= 0:
-            raise ImageLoadError(f"Cannot open {name}: the image has no pixels")
-        if width * height > MAX_PIXELS:
-            raise ImageLoadError(
-                f"Cannot open {name}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
-                f"{MAX_PIXELS // 1_000_000} MP limit"
-            )
-        fmt = im.format or "UNKNOWN"
-        if getattr(im, "n_frames", 1) > 1:
-            log.info("%s has %d frames; only the first is edited", name, im.n_frames)
+
+
+def _check_header(im: Image.Image, data: bytes, name: str) -> ImageHeader:
+    """The header's size and sample depth against the limits; nothing is decoded."""
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(f"Cannot open {name}: the image has no pixels")
+    pixels = width * height
+    if pixels > MAX_PIXELS:
+        raise ImageLoadError(
+            f"Cannot open {name}: {width}x{height} is {pixels / 1e6:.0f} MP, above the "
+            f"{MAX_PIXELS // 1_000_000} MP limit"
+        )
+    fmt = im.format or "UNKNOWN"
+    high_bit = _is_16bit(data, im, fmt)
+    if high_bit:
+        per_pixel = _DECODE_BYTES_PER_PIXEL_16BIT
+    elif fmt == "WEBP":
+        per_pixel = _DECODE_BYTES_PER_PIXEL_WEBP
+    elif im.mode in _DIRECT_MODES and "transparency" not in im.info:
+        per_pixel = _DECODE_BYTES_PER_PIXEL_8BIT
+    else:
+        per_pixel = _DECODE_BYTES_PER_PIXEL_CONVERTED
+    need = pixels * per_pixel + len(data)
+    if need > MAX_DECODE_BYTES:
+        depth = "16-bit" if high_bit else "8-bit"
+        raise ImageLoadError(
+            f"Cannot open {name}: decoding this {width}x{height} {depth} image would take about "
+            f"{need / 2**30:.1f} GiB of memory, above the {_gib(MAX_DECODE_BYTES)} limit"
+        )
+    return ImageHeader(fmt, width, height, im.mode, high_bit, need)
+
+
+def _decode(data: bytes, name: str, path: Path | None) -> LoadedImage:
+    if not data:
+        raise ImageLoadError(f"Cannot open {name}: the file is empty")
+    try:
+        return _decode_checked(data, name, path)
+    except ImageLoadError:
+        raise
+    except MemoryError:
+        raise ImageLoadError(f"Cannot open {name}: not enough memory to decode it") from None
+    except Exception as exc:  # damaged data: Pillow's and OpenCV's decoders raise many types
+        log.warning("%s: unexpected error while decoding", name, exc_info=True)
+        raise ImageLoadError(f"Cannot open {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode_checked(data: bytes, name: str, path: Path | None) -> LoadedImage:
+    with _open(data, name) as im:
+        header = _check_header(im, data, name)
+        fmt = header.format
         orientation = _read_orientation(im)
-        try:
-            im.load()  # full decode now, so truncation surfaces here and not in the canvas
-        except Exception as exc:
-            raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
-        # Some plugins (Pillow's TIFF) already turn the pixels upright on load and drop the tag.
-        pillow_upright = orientation != 1 and _read_orientation(im) != orientation
-        exif = _exif_to_keep(im, fmt)
         icc = im.info.get("icc_profile") or None
-        stored_hw = (im.width, im.height) if pillow_upright and orientation >= 5 else (im.height, im.width)
-        high = _decode_16bit(data, stored_hw, name) if _is_16bit(data, im, fmt) else None
-        if high is not None:
-            rgb16, alpha = high  # OpenCV never applies the orientation
-            rgb = _to_8bit(rgb16)
-            pixels_orientation = orientation
-        else:
-            rgb16 = None
-            rgb, alpha, icc = _to_rgb8(im, icc, name)
-            pixels_orientation = 1 if pillow_upright else orientation
+        stored_hw = _stored_hw(im)
+        pixels = None if header.high_bit else _decode_8bit(im, orientation, icc, name)
+        exif = _exif_to_keep(im, fmt)  # after the decode: it resets the orientation Pillow reports
+        _log_frames(im, name)  # last: counting frames seeks, and may fail half way
+    # 16-bit: OpenCV decodes the stored layout; Pillow's pixels (if reading the EXIF decoded them)
+    # are released by now, so the two decodes never share the peak.
+    high = _decode_16bit(data, stored_hw, name) if header.high_bit else None
+    rgb16 = None
+    if high is not None:
+        rgb16, alpha = high  # OpenCV never applies the orientation
+        rgb = _to_8bit(rgb16)
+        pixels_orientation = orientation
+    else:
+        if pixels is None:  # 16-bit data OpenCV could not read: Pillow's 8 bits
+            with _open(data, name) as im:
+                pixels = _decode_8bit(im, orientation, icc, name)
+        rgb, alpha, icc, pixels_orientation = pixels
     if icc is not None and _icc_colour_space(icc) != b"RGB ":
         # A grey/CMYK profile cannot describe RGB pixels (only reached for 16-bit grey files).
         log.info("%s: dropping a non-RGB ICC profile from the RGB working copy", name)
@@ -190,6 +371,40 @@ def _decode(data: bytes, name: str, path: Path | None) -> LoadedImage:
         path=path, rgb=rgb, alpha=alpha, high_bit=rgb16, format=fmt, exif=exif, icc_profile=icc,
         orientation=orientation, source_bytes=data,
     )
+
+
+def _stored_hw(im: Image.Image) -> tuple[int, int]:
+    """(height, width) as stored; Pillow's TIFF reports orientations 5-8 already transposed."""
+    tags = getattr(im, "tag_v2", None)
+    if im.format == "TIFF" and tags is not None and isinstance(tags.get(256), int) and isinstance(tags.get(257), int):
+        return int(tags[257]), int(tags[256])
+    return im.height, im.width
+
+
+def _decode_8bit(
+    im: Image.Image, orientation: int, icc: bytes | None, name: str
+) -> tuple[np.ndarray, np.ndarray | None, bytes | None, int]:
+    """RGB8, alpha, the ICC profile that still applies, and the orientation still to apply."""
+    try:
+        im.load()  # full decode now, so truncation surfaces here and not in the canvas
+    except Exception as exc:
+        raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
+    # Some plugins (Pillow's TIFF) already turn the pixels upright on load and drop the tag.
+    pillow_upright = orientation != 1 and _read_orientation(im) != orientation
+    rgb, alpha, icc = _to_rgb8(im, icc, name)
+    return rgb, alpha, icc, 1 if pillow_upright else orientation
+
+
+def _log_frames(im: Image.Image, name: str) -> None:
+    """Say when later frames/pages are ignored. Counting walks every frame, and a damaged later
+    frame (a TIFF's second IFD) raises there: that must not cost the first one."""
+    try:
+        frames = getattr(im, "n_frames", 1)
+    except Exception:
+        log.info("%s: later frames or pages are damaged; only the first is read", name)
+        return
+    if frames > 1:
+        log.info("%s has %d frames; only the first is edited", name, frames)
 
 
 def _finish(arr: np.ndarray) -> np.ndarray:
@@ -258,6 +473,8 @@ def _decode_16bit(
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
     """16-bit RGB (and alpha) through OpenCV, in the file's stored layout (not yet upright);
     None (8-bit fallback) where OpenCV cannot read it."""
+    if data.startswith(PNG_SIGNATURE) and not png_chunks_fit(data):
+        raise ImageLoadError(f"Cannot open {name}: the file is damaged (a PNG chunk runs past the end of the file)")
     arr = cv2.imdecode(np.frombuffer(_tiff_without_orientation(data), np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16 or arr.shape[:2] != stored_hw:
         log.warning("%s: 16-bit data could not be read losslessly; editing and exporting at 8 bits", name)
@@ -267,9 +484,27 @@ def _decode_16bit(
     if arr.shape[2] == 3:
         return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), None
     if arr.shape[2] == 4:
-        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), arr[:, :, 3]
+        alpha = arr[:, :, 3].copy()  # a copy, so the 8-byte-per-pixel decode can be freed
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB), alpha
     log.warning("%s: %d-channel 16-bit data; editing and exporting at 8 bits", name, arr.shape[2])
     return None
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks_fit(data: bytes) -> bool:
+    """Whether every chunk up to IEND lies inside ``data``. OpenCV 5.0's PNG reader allocates a
+    chunk's declared length before reading it: a 75-byte file claiming a 4 GB chunk cost 4 GB."""
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if pos + 12 + length > len(data):
+            return False
+        if data[pos + 4 : pos + 8] == b"IEND":
+            return True
+        pos += 12 + length
+    return False
 
 
 def _tiff_without_orientation(data: bytes) -> bytes:
@@ -299,8 +534,19 @@ def _tiff_without_orientation(data: bytes) -> bytes:
 
 
 def _to_8bit(arr16: np.ndarray) -> np.ndarray:
-    """Nearest 8-bit value: v8 * 257 maps back onto the same 16-bit scale (0 -> 0, 255 -> 65535)."""
-    return ((arr16.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    """Nearest 8-bit value: v8 * 257 maps back onto the same 16-bit scale (0 -> 0, 255 -> 65535).
+
+    In bands of rows, so the uint32 intermediate stays small next to a 100 MP photo.
+    """
+    out = np.empty(arr16.shape, np.uint8)
+    band = max(1, (1 << 22) // max(1, arr16[0].size))
+    for top in range(0, arr16.shape[0], band):
+        tmp = arr16[top : top + band].astype(np.uint32)
+        tmp *= 255
+        tmp += 32767
+        tmp //= 65535
+        out[top : top + band] = tmp
+    return out
 
 
 def _icc_colour_space(icc: bytes) -> bytes:
@@ -321,9 +567,12 @@ def _to_rgb8(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.ndarray,
             log.warning("%s: colour conversion with the embedded profile failed; converting plainly", name)
     if icc is not None and _icc_colour_space(icc) != b"RGB ":
         icc = None
+    # Converting to the mode the image already has would copy it: memory a 200 MP photo lacks.
     if has_alpha:
-        rgba = np.asarray(im.convert("RGBA"))
+        rgba = np.asarray(im if mode == "RGBA" else im.convert("RGBA"))
         return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3]), icc
+    if mode == "L":
+        return np.repeat(np.asarray(im)[:, :, None], 3, axis=2), None, icc
     if mode in ("I", "F"):
         log.info("%s: %s samples are clipped to 0..255 for editing", name, mode)
-    return np.asarray(im.convert("RGB")), None, icc
+    return np.asarray(im if mode == "RGB" else im.convert("RGB")), None, icc

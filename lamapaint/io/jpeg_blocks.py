@@ -4,39 +4,43 @@ Every other MCU keeps the original file's quantised DCT coefficients, so it deco
 original did and the photo does not lose a generation of quality (or grow) on each save. The
 touched MCUs are encoded with the original's quantisation tables and chroma sampling (by Pillow's
 libjpeg, on an MCU-aligned crop) and their coefficients are spliced into the original's with
-``jpeglib``, which reads and writes libjpeg coefficient arrays.
+``jpeglib``, which reads and writes libjpeg coefficient arrays. Progressive originals are read
+the same way (libjpeg gathers all their scans into one coefficient array) and written back as a
+sequential file with the same coefficients, tables and sampling.
 
-Only the layouts where that splice is exact are handled: 8-bit sequential Huffman YCbCr with
-4:4:4, 4:2:2 or 4:2:0 sampling. Everything else raises ``LosslessUnavailable`` with the reason,
-and the caller re-encodes the whole photo.
+Only the layouts where that splice is exact are handled: 8-bit Huffman-coded YCbCr (sequential or
+progressive) with 4:4:4, 4:2:2 or 4:2:0 sampling. Everything else, and any failure to load or use
+jpeglib's native libjpeg (a frozen bundle that lacks it, a broken install), raises
+``LosslessUnavailable`` with the reason, and the caller re-encodes the whole photo.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 from PIL import Image
 
-try:
+if TYPE_CHECKING:
     import jpeglib
-except ImportError:  # a declared dependency, but a missing one must only cost the lossless path
-    jpeglib = None
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
-_SOF_SEQUENTIAL = (0xC0, 0xC1)
-_SOF_PROGRESSIVE = (0xC2, 0xC6, 0xCA, 0xCE)
+_SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive
 _SOF_ARITHMETIC = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 _SOF_ALL = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 _SOS = 0xDA
 _EOI = 0xD9
-_APP0, _APP1, _APP2, _APP14, _COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
+_APP14, _COM = 0xEE, 0xFE
 # Pillow's ``subsampling`` argument for the luma sampling factors (h, v) it can reproduce.
 _PILLOW_SUBSAMPLING = {(1, 1): 0, (2, 1): 1, (2, 2): 2}
 
@@ -128,13 +132,55 @@ def parse_layout(data: bytes) -> JpegLayout:
     return JpegLayout(sof.marker, precision, width, height, comps, tuple(segments), pos)
 
 
+def load_jpeglib() -> ModuleType:
+    """The jpeglib module; LosslessUnavailable when it or its native libjpeg cannot be loaded."""
+    module, problem = _import_jpeglib()
+    if module is None:
+        raise LosslessUnavailable(problem)
+    return module
+
+
+@functools.cache  # one try per process: a bundle or an install does not repair itself mid-run
+def _import_jpeglib() -> tuple[ModuleType | None, str]:
+    """jpeglib loads its libjpeg builds with ctypes when imported, so a missing package raises
+    ImportError, a frozen bundle without ``jpeglib/cjpeglib/*.so`` FileNotFoundError or OSError,
+    a partial install RuntimeError: each of them only costs the block-wise save."""
+    try:
+        import jpeglib
+    except Exception as exc:
+        log.warning("jpeglib could not be loaded; JPEG exports re-encode the whole photo", exc_info=True)
+        return None, f"the JPEG coefficient library (jpeglib) could not be loaded ({_describe(exc)})"
+    return jpeglib, ""
+
+
+def blockwise_unavailable() -> str | None:
+    """Why no block-wise save can work in this installation (jpeglib not loadable), or None."""
+    try:
+        load_jpeglib()
+    except LosslessUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _libjpeg(what: str, call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Run one jpeglib call; any failure of it or of its native library means no block-wise save."""
+    try:
+        return call(*args, **kwargs)
+    except LosslessUnavailable:
+        raise
+    except Exception as exc:
+        raise LosslessUnavailable(f"libjpeg (through jpeglib) could not {what} ({_describe(exc)})") from exc
+
+
 def unsupported_reason(layout: JpegLayout) -> str | None:
     """Why block-wise re-saving is impossible for this layout, or None when it is possible."""
-    if layout.sof_marker in _SOF_PROGRESSIVE:
-        return "the original is a progressive JPEG"
     if layout.sof_marker in _SOF_ARITHMETIC:
         return "the original uses arithmetic coding"
-    if layout.sof_marker not in _SOF_SEQUENTIAL:
+    if layout.sof_marker not in _SOF_HUFFMAN:
         return f"the original uses an unusual JPEG process (SOF{layout.sof_marker - 0xC0})"
     if layout.precision != 8:
         return f"the original is a {layout.precision}-bit JPEG"
@@ -153,6 +199,32 @@ def unsupported_reason(layout: JpegLayout) -> str | None:
     return None
 
 
+def pillow_subsampling(layout: JpegLayout) -> tuple[int, bool] | None:
+    """Pillow's ``subsampling`` for a re-encode that keeps the original's chroma sampling.
+
+    Returns (value, exact); exact is False where Pillow cannot write the original's factors and
+    the nearest of 4:4:4, 4:2:2 and 4:2:0 is given. None for a greyscale or CMYK original.
+    """
+    if len(layout.components) != 3:
+        return None
+    y, cb, cr = layout.components
+    if (cb.h, cb.v, cr.h, cr.v) == (1, 1, 1, 1) and (y.h, y.v) in _PILLOW_SUBSAMPLING:
+        return _PILLOW_SUBSAMPLING[(y.h, y.v)], True
+    h, v = y.h / max(cb.h, cr.h), y.v / max(cb.v, cr.v)
+    return (0 if h * v < 1.5 else 1 if h * v < 3 else 2), False
+
+
+def sampling_name(layout: JpegLayout) -> str:
+    """The chroma sampling in the usual J:a:b words ("4:2:2"), or the factors where unusual."""
+    if len(layout.components) != 3:
+        return f"{len(layout.components)} component(s)"
+    y, cb, cr = layout.components
+    names = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0", (4, 1): "4:1:1"}
+    if (cb.h, cb.v, cr.h, cr.v) == (1, 1, 1, 1) and (y.h, y.v) in names:
+        return names[(y.h, y.v)]
+    return " ".join(f"{c.h}x{c.v}" for c in layout.components)
+
+
 @dataclass
 class BlockSource:
     """An original JPEG's header layout and quantised coefficients, read for one block-wise save.
@@ -168,8 +240,6 @@ class BlockSource:
 
 def read_block_source(source: bytes) -> BlockSource:
     """The layout and coefficients of ``source``; LosslessUnavailable where a block-wise save cannot work."""
-    if jpeglib is None:
-        raise LosslessUnavailable("the jpeglib package is not installed")
     try:
         layout = parse_layout(source)
     except ValueError as exc:
@@ -177,11 +247,12 @@ def read_block_source(source: bytes) -> BlockSource:
     reason = unsupported_reason(layout)
     if reason:
         raise LosslessUnavailable(reason)
+    jpeglib = load_jpeglib()
     with tempfile.TemporaryDirectory(prefix="lamapaint-jpeg-") as tmp:
         src_path = Path(tmp) / "source.jpg"
         src_path.write_bytes(source)
-        coefficients = jpeglib.read_dct(str(src_path))
-        coefficients.load()  # jpeglib reads lazily; the file goes with the folder
+        coefficients = _libjpeg("read the original's coefficients", jpeglib.read_dct, str(src_path))
+        _libjpeg("read the original's coefficients", coefficients.load)  # lazy; the file goes with the folder
     return BlockSource(layout, coefficients)
 
 
@@ -191,9 +262,10 @@ def merge_blocks(
     """Return a JPEG with the original's coefficients except in MCUs where ``touched`` is set.
 
     ``edited_rgb`` is the full (H, W, 3) uint8 image in the file's own orientation; ``block_source``
-    is ``source`` read ahead by :func:`read_block_source` (read here when None). The result's
-    header segments are libjpeg's (JFIF, tables); callers put back APPn/COM segments with
-    ``replace_app_segments``. Raises LosslessUnavailable where this cannot be done exactly.
+    is ``source`` read ahead by :func:`read_block_source` (read here when None). The result is a
+    sequential JPEG (also for a progressive original) whose header segments are libjpeg's (JFIF,
+    tables); callers put back APPn/COM segments with ``replace_app_segments``. Raises
+    LosslessUnavailable where this cannot be done exactly.
     """
     block_source = block_source or read_block_source(source)
     layout, original = block_source.layout, block_source.coefficients
@@ -213,7 +285,7 @@ def merge_blocks(
         original.Y, original.Cb, original.Cr = planes
         original.markers = []
         out_path = Path(tmp) / "out.jpg"
-        original.write_dct(str(out_path), flags=["+OPTIMIZE_CODING"])
+        _libjpeg("write the coefficients", original.write_dct, str(out_path), flags=["+OPTIMIZE_CODING"])
         data = out_path.read_bytes()
     log.debug("block-wise JPEG: re-encoded %d of %d MCUs", int(mcu_touched.sum()), mcu_touched.size)
     return BlockMergeResult(data, int(mcu_touched.size), int(mcu_touched.sum()))
@@ -252,7 +324,7 @@ def _splice_touched(
     Image.fromarray(crop).save(buf, "JPEG", qtables=qtables, subsampling=_PILLOW_SUBSAMPLING[factors[0]])
     crop_path = tmp / "region.jpg"
     crop_path.write_bytes(buf.getvalue())
-    region = jpeglib.read_dct(str(crop_path))
+    region = _libjpeg("read the re-encoded region", load_jpeglib().read_dct, str(crop_path))
     region_layout = parse_layout(buf.getvalue())
     if [(c.h, c.v) for c in region_layout.components] != factors:
         raise LosslessUnavailable("the encoder did not reproduce the original's chroma sampling")
@@ -286,16 +358,11 @@ def make_segment(marker: int, payload: bytes) -> Segment:
 def replace_app_segments(jpeg: bytes, segments: list[Segment]) -> bytes:
     """``jpeg`` with its APPn/COM segments replaced by ``segments`` (placed right after SOI).
 
-    Where ``segments`` has neither a JFIF nor an Adobe segment, the encoder's own JFIF header is
-    kept, so decoders still know the data is YCbCr.
+    The encoder's own JFIF header goes too, so the file holds the original's header segments and
+    no others; without JFIF or Adobe markers, decoders take three components with ids 1, 2, 3
+    (what libjpeg writes) as YCbCr.
     """
     layout = parse_layout(jpeg)
-    own_app = app_segments(layout)
-    has_colour_marker = any(
-        (s.marker == _APP0 and s.payload.startswith(b"JFIF")) or (s.marker == _APP14 and s.payload.startswith(b"Adobe"))
-        for s in segments
-    )
-    head = [s for s in own_app if s.marker == _APP0 and s.payload.startswith(b"JFIF")] if not has_colour_marker else []
     # Copy structural segments verbatim; the scan and everything after it follows unchanged.
     structural = [s.raw for s in layout.segments if not (0xE0 <= s.marker <= 0xEF or s.marker == _COM)]
-    return b"".join([b"\xff\xd8", *(s.raw for s in head), *(s.raw for s in segments), *structural, jpeg[layout.scan_offset :]])
+    return b"".join([b"\xff\xd8", *(s.raw for s in segments), *structural, jpeg[layout.scan_offset :]])

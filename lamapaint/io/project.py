@@ -11,10 +11,17 @@ Layout (format version 1)::
     manifest.json               format, version, size, layers (id, name, box, visibility, info)
                                 and the size and sha256 of every other member
 
-Saving is atomic (the previous file survives any failure). Loading trusts nothing: member names,
-declared and actual sizes (read with a limit, so a zip bomb cannot inflate), hashes, image sizes
-from the PNG headers before decoding, boxes inside the image. Any problem raises ``ProjectError``
-naming the file, and no document is built. Undo history is not saved.
+Saving is atomic (the previous file survives any failure). Loading trusts nothing and checks
+everything it can before decoding a pixel: member names; every member used once (a member shared
+by many layers would be decoded once per use); each member's size against what its image header
+allows (a PNG of w x h cannot be bigger than its raw rows, so a deflate bomb is refused before it is
+read); every PNG header and the photo's header against the manifest; and the memory the whole
+document will hold against ``MAX_DOCUMENT_BYTES``. Only then is anything decoded, each member read
+with a hard limit and its hash checked. Any problem raises ``ProjectError`` naming the file (the
+only exception ``load_project`` raises), and no document is built. Undo history is not saved.
+
+Layer ``info`` is free-form JSON; non-finite numbers (NaN, infinity), which strict JSON cannot hold,
+are dropped from it on save and on load, so one odd value never makes a project unsavable.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import re
 import struct
 import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,7 +48,15 @@ from lamapaint.core.document import Document, DocumentSnapshot
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
 from lamapaint.io.atomic import atomic_write
-from lamapaint.io.images import MAX_PIXELS, ImageLoadError, load_image_bytes
+from lamapaint.io.images import (
+    MAX_FILE_BYTES,
+    PNG_SIGNATURE,
+    MAX_PIXELS,
+    ImageLoadError,
+    load_image_bytes,
+    png_chunks_fit,
+    read_image_header,
+)
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -52,8 +70,12 @@ MAX_MANIFEST_BYTES = 16 << 20
 MAX_MEMBER_BYTES = 2 << 30
 MAX_TOTAL_BYTES = 6 << 30
 MAX_NAME_CHARS = 1000
+MAX_INFO_DEPTH = 16
+MAX_DOCUMENT_BYTES = 4 << 30
+"""Ceiling on what a loaded project holds in memory (photo, its 16-bit and alpha planes and file
+bytes, mask, every layer's three planes), summed from the manifest and the image headers before
+anything is decoded."""
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MEMBER_NAME = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 _LAYER_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _FIXED_DATE = (2020, 1, 1, 0, 0, 0)  # member timestamps carry no information; keeps saves reproducible
@@ -124,7 +146,7 @@ def save_project(
                             "name": layer.name,
                             "rect": layer.rect.as_list(),
                             "visible": layer.visible,
-                            "info": layer.info,
+                            "info": _json_safe(layer.info, layer.name),
                             "rgb": f"{prefix}/rgb.png",
                             "coverage": f"{prefix}/coverage.png",
                             "source_mask": f"{prefix}/source_mask.png",
@@ -152,6 +174,32 @@ def save_project(
     log.info("saved project %s (%d layers)", dest, len(snapshot.layers))
 
 
+def _json_safe(info: dict[str, Any], what: str) -> dict[str, Any]:
+    """``info`` as strict JSON can hold it: NaN/infinity dropped, tuples as lists, numpy scalars as
+    numbers, anything else as its text. Saving must not fail on a diagnostic value."""
+
+    def clean(value: Any, depth: int) -> Any:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (bool, int, str)):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else _NOT_FINITE
+        if depth >= MAX_INFO_DEPTH:
+            return str(value)
+        if isinstance(value, dict):
+            items = ((str(k), clean(v, depth + 1)) for k, v in value.items())
+            return {k: v for k, v in items if v is not _NOT_FINITE}
+        if isinstance(value, (list, tuple)):
+            return [None if v is _NOT_FINITE else v for v in (clean(v, depth + 1) for v in value)]
+        return str(value)
+
+    out = clean(info, 0)
+    if out != info:
+        log.info("layer %r: info values strict JSON cannot hold were dropped or written as text", what)
+    return out
+
+
 def _original_entry(snapshot: DocumentSnapshot) -> dict[str, Any]:
     """The photo's own bytes when they decode to the document's original, else a PNG of it."""
     source = snapshot.source
@@ -173,6 +221,55 @@ def _original_entry(snapshot: DocumentSnapshot) -> dict[str, Any]:
 
 # --- loading ------------------------------------------------------------------------------------
 
+_NOT_FINITE = object()
+"""What a NaN or an infinity in the manifest parses to: no check accepts it, and layer info drops it."""
+
+
+def _parse_float(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else _NOT_FINITE  # 1e999 parses to inf
+
+
+def _without_non_finite(info: dict[str, Any]) -> dict[str, Any]:
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not _NOT_FINITE}
+        if isinstance(value, list):
+            return [None if v is _NOT_FINITE else clean(v) for v in value]
+        return value
+
+    return clean(info)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value, counted up to ``limit + 1``."""
+    if limit < 0 or not isinstance(value, (dict, list)):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in children), default=0)
+
+
+def _png_member_cap(width: int, height: int, channels: int) -> int:
+    """The most bytes an 8-bit PNG of this size can take: its raw rows (one filter byte each) stored
+    without compression, deflate's 5 bytes per 64 KiB block, IDAT chunk framing and a little slack.
+    A bigger member is not what its header says (a deflate bomb); it is refused unread."""
+    raw = (width * channels + 1) * height
+    return raw + raw // 256 + 4096
+
+
+@dataclass(frozen=True)
+class _PngUse:
+    """One member the document decodes as an 8-bit PNG of a known size."""
+
+    member: str
+    width: int
+    height: int
+    channels: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.width * self.height * self.channels
+
 
 class _Reader:
     """Validating access to one project zip; every failure is a ProjectError naming the file."""
@@ -181,11 +278,13 @@ class _Reader:
         self.path = path
         self.zf = zf
         self.members: dict[str, dict[str, Any]] = {}
+        self.by_name: dict[str, zipfile.ZipInfo] = {}
+        self.claimed: set[str] = set()
 
     def fail(self, what: str) -> ProjectError:
         return ProjectError(f"Cannot open project {self.path}: {what}")
 
-    def check_names(self) -> dict[str, zipfile.ZipInfo]:
+    def check_names(self) -> None:
         infos = self.zf.infolist()
         if len(infos) > 4 + 3 * MAX_LAYERS:
             raise self.fail(f"it has {len(infos)} entries, more than a project can hold")
@@ -205,7 +304,7 @@ class _Reader:
             by_name[name] = info
         if total > MAX_TOTAL_BYTES:
             raise self.fail(f"its entries declare {total} bytes in all, above the limit")
-        return by_name
+        self.by_name = by_name
 
     def read_limited(self, info: zipfile.ZipInfo, limit: int) -> bytes:
         """Read at most ``limit`` bytes; more means the entry lies about its size."""
@@ -217,30 +316,56 @@ class _Reader:
             raise self.fail(f"entry {info.filename!r} does not have its declared size")
         return data
 
-    def read_member(self, by_name: dict[str, zipfile.ZipInfo], name: str) -> bytes:
+    def claim(self, name: str, limit: int) -> zipfile.ZipInfo:
+        """The entry for one use of ``name``: described by the manifest, used once, within ``limit``."""
         meta = self.members.get(name)
-        if meta is None:
+        if meta is None or name not in self.by_name:
             raise self.fail(f"the manifest refers to {name!r} but does not describe it")
-        data = self.read_limited(by_name[name], meta["size"])
+        if name in self.claimed:
+            raise self.fail(f"entry {name!r} is used more than once")
+        self.claimed.add(name)
+        info = self.by_name[name]
+        if meta["size"] != info.file_size:
+            raise self.fail(f"entry {name!r} does not have its declared size")
+        if info.file_size > limit:
+            raise self.fail(f"entry {name!r} declares {info.file_size} bytes, more than its image can take ({limit})")
+        return info
+
+    def read_member(self, name: str) -> bytes:
+        meta = self.members[name]
+        data = self.read_limited(self.by_name[name], meta["size"])
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
             raise self.fail(f"entry {name!r} is damaged (checksum mismatch)")
         return data
 
-    def decode_png(self, data: bytes, name: str, width: int, height: int, channels: int) -> np.ndarray:
-        """Decode after checking the header: exact size, 8-bit, grey or RGB as expected."""
-        if len(data) < 33 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
-            raise self.fail(f"entry {name!r} is not a PNG image")
-        w, h, depth, colour = struct.unpack(">IIBB", data[16:26])
-        want_colour = 0 if channels == 1 else 2
-        if (w, h) != (width, height) or depth != 8 or colour != want_colour:
+    def check_png_header(self, use: _PngUse, head: bytes) -> None:
+        """Exact size, 8-bit, grey or RGB as expected: from the first bytes, nothing decoded."""
+        if len(head) < 33 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+            raise self.fail(f"entry {use.member!r} is not a PNG image")
+        w, h, depth, colour = struct.unpack(">IIBB", head[16:26])
+        want_colour = 0 if use.channels == 1 else 2
+        if (w, h) != (use.width, use.height) or depth != 8 or colour != want_colour:
             raise self.fail(
-                f"entry {name!r} is {w}x{h} (depth {depth}, colour type {colour}), expected {width}x{height}"
+                f"entry {use.member!r} is {w}x{h} (depth {depth}, colour type {colour}), "
+                f"expected {use.width}x{use.height}"
             )
+
+    def check_png(self, use: _PngUse) -> None:
+        info = self.claim(use.member, _png_member_cap(use.width, use.height, use.channels))
+        with self.zf.open(info) as fh:
+            head = fh.read(33)
+        self.check_png_header(use, head)
+
+    def decode_png(self, use: _PngUse) -> np.ndarray:
+        data = self.read_member(use.member)
+        self.check_png_header(use, data[:33])
+        if not png_chunks_fit(data):
+            raise self.fail(f"entry {use.member!r} is damaged (a PNG chunk runs past its end)")
         arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        expected = (height, width) if channels == 1 else (height, width, 3)
+        expected = (use.height, use.width) if use.channels == 1 else (use.height, use.width, 3)
         if arr is None or arr.dtype != np.uint8 or arr.shape != expected:
-            raise self.fail(f"entry {name!r} could not be decoded")
-        if channels == 3:
+            raise self.fail(f"entry {use.member!r} could not be decoded")
+        if use.channels == 3:
             arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
         return arr
 
@@ -265,10 +390,21 @@ def load_project(path: str | os.PathLike[str]) -> Document:
         raise
     except FileNotFoundError:
         raise ProjectError(f"Cannot open project {p}: the file does not exist") from None
+    except IsADirectoryError:
+        raise ProjectError(f"Cannot open project {p}: it is a folder, not a project file") from None
     except zipfile.BadZipFile as exc:
         raise ProjectError(f"Cannot open project {p}: not a lamapaint project or the file is damaged ({exc})") from exc
+    except zlib.error as exc:
+        raise ProjectError(f"Cannot open project {p}: the file is damaged (a compressed entry does not inflate: {exc})") from exc
+    except UnicodeDecodeError:
+        raise ProjectError(f"Cannot open project {p}: the file is damaged (an entry name is not valid text)") from None
+    except MemoryError:
+        raise ProjectError(f"Cannot open project {p}: not enough memory to open it") from None
     except (OSError, EOFError, ValueError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise ProjectError(f"Cannot open project {p}: {exc}") from exc
+    except Exception as exc:  # the promise is ProjectError only; a damaged file must not show a traceback
+        log.warning("unexpected error while opening project %s", p, exc_info=True)
+        raise ProjectError(f"Cannot open project {p}: the file is damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def _require(reader: _Reader, ok: bool, what: str) -> None:
@@ -280,13 +416,31 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+@dataclass(frozen=True)
+class _LayerPlan:
+    """A layer's checked metadata; its pixels are decoded only once every header has passed."""
+
+    id: str
+    name: str
+    rect: Rect
+    visible: bool
+    info: dict[str, Any]
+    rgb: _PngUse
+    coverage: _PngUse
+    source_mask: _PngUse
+
+
 def _load(reader: _Reader) -> Document:
-    by_name = reader.check_names()
+    reader.check_names()
+    by_name = reader.by_name
     _require(reader, MANIFEST in by_name, "it has no manifest (not a lamapaint project)")
     try:
-        manifest = json.loads(reader.read_limited(by_name[MANIFEST], MAX_MANIFEST_BYTES).decode("utf-8"))
+        text = reader.read_limited(by_name[MANIFEST], MAX_MANIFEST_BYTES).decode("utf-8")
+        manifest = json.loads(text, parse_float=_parse_float, parse_constant=lambda _: _NOT_FINITE)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise reader.fail(f"the manifest is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise reader.fail("the manifest is nested too deeply") from None
     _require(reader, isinstance(manifest, dict) and manifest.get("format") == FORMAT_NAME, "not a lamapaint project")
     version = manifest.get("version")
     _require(reader, _is_int(version), "the manifest has no format version")
@@ -319,8 +473,6 @@ def _load(reader: _Reader) -> Document:
     _require(reader, isinstance(layers_meta, list) and len(layers_meta) <= MAX_LAYERS, "the layer list is malformed")
     name = manifest.get("name", "Untitled")
     _require(reader, isinstance(name, str) and len(name) <= MAX_NAME_CHARS, "the document name is malformed")
-
-    # The photo.
     original_meta = manifest.get("original")
     _require(
         reader,
@@ -329,7 +481,42 @@ def _load(reader: _Reader) -> Document:
         and original_meta.get("encoding") in ("source", "png"),
         "the original photo entry is malformed",
     )
-    original_bytes = reader.read_member(by_name, original_meta["member"])
+    mask_name = manifest.get("mask")
+    _require(reader, isinstance(mask_name, str), "the mask entry is malformed")
+    seen: set[str] = set()
+    plans = [_plan_layer(reader, meta, i, bounds, seen) for i, meta in enumerate(layers_meta)]
+
+    # Every header before any decoding: the cheap checks must not wait behind a big photo.
+    mask_use = _PngUse(mask_name, width, height, 1)
+    png_uses = [mask_use] + [use for plan in plans for use in (plan.rgb, plan.coverage, plan.source_mask)]
+    original_use = _PngUse(original_meta["member"], width, height, 3)
+    if original_meta["encoding"] == "png":
+        png_uses.insert(0, original_use)
+    for use in png_uses:
+        reader.check_png(use)
+    document_bytes = sum(use.nbytes for use in png_uses)
+    original_bytes = b""
+    if original_meta["encoding"] == "source":
+        member = original_meta["member"]
+        reader.claim(member, MAX_FILE_BYTES)
+        original_bytes = reader.read_member(member)
+        try:
+            header = read_image_header(original_bytes, f"{reader.path}:{member}")
+        except ImageLoadError as exc:
+            raise reader.fail(f"the embedded photo cannot be decoded ({exc})") from exc
+        _require(
+            reader,
+            sorted((header.width, header.height)) == sorted((width, height)),
+            f"the embedded photo is {header.width}x{header.height}, the manifest says {width}x{height}",
+        )
+        # The working copy, the 16-bit and alpha planes export keeps, and the file's bytes.
+        document_bytes += width * height * (3 + (8 if header.high_bit else 1)) + len(original_bytes)
+    if document_bytes > MAX_DOCUMENT_BYTES:
+        raise reader.fail(
+            f"it would take {document_bytes / 2**30:.1f} GiB of memory once opened, above the "
+            f"{MAX_DOCUMENT_BYTES / 2**30:g} GiB limit"
+        )
+
     source = None
     if original_meta["encoding"] == "source":
         try:
@@ -343,30 +530,33 @@ def _load(reader: _Reader) -> Document:
             f"the embedded photo is {original.shape[1]}x{original.shape[0]}, the manifest says {width}x{height}",
         )
     else:
-        original = reader.decode_png(original_bytes, original_meta["member"], width, height, 3)
+        original = reader.decode_png(original_use)
     del original_bytes
     if original_meta.get("rgb_sha256") not in (None, _rgb_digest(original)):
         # Same file, different decoder (a newer libjpeg): layers still line up, colours may differ by a level.
         log.warning("%s: the photo decodes slightly differently than when it was saved", reader.path)
 
-    mask_name = manifest.get("mask")
-    _require(reader, isinstance(mask_name, str), "the mask entry is malformed")
-    mask = reader.decode_png(reader.read_member(by_name, mask_name), mask_name, width, height, 1)
-
-    layers: list[Layer] = []
-    seen: set[str] = set()
-    for i, meta in enumerate(layers_meta):
-        layers.append(_load_layer(reader, by_name, meta, i, bounds, seen))
-
+    mask = reader.decode_png(mask_use)
+    layers = [
+        Layer(
+            id=plan.id,
+            name=plan.name,
+            rect=plan.rect,
+            rgb=reader.decode_png(plan.rgb),
+            coverage=reader.decode_png(plan.coverage),
+            source_mask=reader.decode_png(plan.source_mask),
+            visible=plan.visible,
+            info=plan.info,
+        )
+        for plan in plans
+    ]
     try:
         return Document.restore(original, mask, layers, source=source, name=name, project_path=reader.path)
     except ValueError as exc:
         raise reader.fail(str(exc)) from exc
 
 
-def _load_layer(
-    reader: _Reader, by_name: dict[str, zipfile.ZipInfo], meta: Any, i: int, bounds: Rect, seen: set[str]
-) -> Layer:
+def _plan_layer(reader: _Reader, meta: Any, i: int, bounds: Rect, seen: set[str]) -> _LayerPlan:
     what = f"layer {i + 1}"
     _require(reader, isinstance(meta, dict), f"{what} is malformed")
     layer_id, name, rect_list = meta.get("id"), meta.get("name"), meta.get("rect")
@@ -375,7 +565,8 @@ def _load_layer(
     seen.add(layer_id)
     _require(reader, isinstance(name, str) and len(name) <= MAX_NAME_CHARS, f"{what} has a bad name")
     _require(reader, isinstance(meta.get("visible"), bool), f"{what} has a bad visibility flag")
-    _require(reader, isinstance(meta.get("info", {}), dict), f"{what} has malformed info")
+    info = meta.get("info", {})
+    _require(reader, isinstance(info, dict) and _depth(info, MAX_INFO_DEPTH) <= MAX_INFO_DEPTH, f"{what} has malformed info")
     _require(
         reader,
         isinstance(rect_list, list) and len(rect_list) == 4 and all(_is_int(v) for v in rect_list),
@@ -383,18 +574,18 @@ def _load_layer(
     )
     rect = Rect(*rect_list)
     _require(reader, not rect.is_empty and bounds.contains(rect), f"{what}'s box {rect_list} is not inside the image")
-    arrays = {}
+    uses = {}
     for key, channels in (("rgb", 3), ("coverage", 1), ("source_mask", 1)):
         member = meta.get(key)
         _require(reader, isinstance(member, str), f"{what} has no {key} entry")
-        arrays[key] = reader.decode_png(reader.read_member(by_name, member), member, rect.width, rect.height, channels)
-    return Layer(
+        uses[key] = _PngUse(member, rect.width, rect.height, channels)
+    return _LayerPlan(
         id=layer_id,
         name=name,
         rect=rect,
-        rgb=arrays["rgb"],
-        coverage=arrays["coverage"],
-        source_mask=arrays["source_mask"],
         visible=meta["visible"],
-        info=dict(meta.get("info", {})),
+        info=_without_non_finite(info),
+        rgb=uses["rgb"],
+        coverage=uses["coverage"],
+        source_mask=uses["source_mask"],
     )

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from lamapaint.core.document import Document
+from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.dialogs.export import ExportDialog, default_export_path
 from lamapaint.qt.tasks import TaskRunner
 from lamapaint.settings import Settings
@@ -128,7 +129,7 @@ class DocumentFiles(QObject):
             if on_saved is not None:
                 on_saved()
 
-        self._tasks.run(f"Saving {path.name}…", lambda: save_project(path, snapshot), done, lambda exc: self._error("Could not save", path, exc))
+        self._tasks.run(f"Saving {path.name}…", lambda: save_project(path, snapshot), done, lambda exc: self._error("Could not save", path, exc, "saved"))
 
     # -- export ---------------------------------------------------------------------------------
     def ask_export(self) -> None:
@@ -136,7 +137,9 @@ class DocumentFiles(QObject):
         if doc is None:
             return
         original = _source_path(doc)
-        dialog = ExportDialog(default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent)
+        dialog = ExportDialog(
+            default_export_path(original, doc.project_path), self._settings.jpeg_quality, original, self._parent, doc.source
+        )
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         choice = dialog.choice()
@@ -156,10 +159,10 @@ class DocumentFiles(QObject):
             return export_image(path, snapshot.composite(), snapshot.source, options, touched=snapshot.touched())
 
         def done(report: object) -> None:
-            method = getattr(report, "method", "")
-            self.message.emit(f"Exported {path.name}" + (f" ({method})." if method else "."))
+            summary = getattr(report, "summary", "")
+            self.message.emit(f"Exported {path.name}" + (f": {summary}." if summary else "."))
 
-        self._tasks.run(f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc))
+        self._tasks.run(f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc, "exported"))
 
     # -- unsaved changes ------------------------------------------------------------------------
     def maybe_save(self, on_saved: Callable[[], None] | None = None) -> bool:
@@ -184,8 +187,9 @@ class DocumentFiles(QObject):
             self.save(on_saved)
         return False
 
-    def _error(self, what: str, path: Path, exc: BaseException) -> None:
-        text = f"{what} {path.name}: {exc}"
+    def _error(self, what: str, path: Path, exc: BaseException, written: str | None = None) -> None:
+        """``written`` ("saved", "exported"): a write failed; a full disk or a refused folder gets plain words."""
+        text = (written and explain_write_error(exc, path, written)) or f"{what} {path.name}: {exc}"
         self.message.emit(text)
         QMessageBox.warning(self._parent, what, text)
 

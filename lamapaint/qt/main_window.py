@@ -31,6 +31,7 @@ from lamapaint.core.document import Document
 from lamapaint.core.mask import grow_step
 from lamapaint.inpaint.types import InpaintOptions, RunInfo, run_details, run_summary
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
+from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
 from lamapaint.qt.canvas.view import CanvasView
@@ -48,7 +49,7 @@ from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
 from lamapaint.qt.tools.shapes import LassoTool, RectTool
 from lamapaint.qt.worker import EngineInfo
-from lamapaint.settings import Settings
+from lamapaint.settings import Settings, app_paths
 
 if TYPE_CHECKING:
     from lamapaint.qt.panels.histogram import HistogramPanel
@@ -78,7 +79,7 @@ class MainWindow(QMainWindow):
         self.view.set_tool(self.tools["brush"])
         self.removal = RemovalController(self.adapter, self.engine_options, self)
         self.files = DocumentFiles(self.adapter, self.tasks, self.settings, self)
-        self.autosave = AutosaveController(self.adapter, self.settings.autosave_seconds, self)
+        self.autosave = AutosaveController(self.adapter, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.first_run = FirstRunPanel(self.view.viewport())
         self._histogram: HistogramPanel | None = None
         self._last_fill: tuple[str, Any, Any] | None = None
@@ -248,6 +249,7 @@ class MainWindow(QMainWindow):
         self.files.documentLoaded.connect(self.set_document)
         self.files.projectSaved.connect(lambda _path: self.autosave.saved_as_project())
         self.files.projectSaved.connect(lambda _path: self._update_title())  # Save As of a clean document
+        self.autosave.failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
         self.tasks.busyChanged.connect(self._tasks_busy)
@@ -284,11 +286,14 @@ class MainWindow(QMainWindow):
         dialog.exec()
         if dialog.choice == RecoveryDialog.RESTORE:
             session = dialog.selected()
+            if not self.autosave.claim(session):  # another window restored it first
+                self.show_message(f"The autosave of {session.photo_name} is already open in another window.")
+                return
             self.tasks.run(
                 f"Restoring {session.photo_name}…",
                 lambda: restore_session(session),
                 lambda doc: self._recovered(doc, session),
-                lambda exc: self.show_message(f"Could not restore the autosave: {exc}"),
+                lambda exc: self._recovery_failed(exc),
             )
         elif dialog.choice == RecoveryDialog.DISCARD:
             for session in sessions:
@@ -299,7 +304,13 @@ class MainWindow(QMainWindow):
 
     def _recovered(self, doc: Document, session: RecoverableSession) -> None:
         self.set_document(doc, recovered=session)
+        if session.brush_size is not None:
+            self.set_brush_size(session.brush_size)
         self.show_message(f"Restored unsaved work on {session.photo_name}. Save it to keep it.")
+
+    def _recovery_failed(self, exc: BaseException) -> None:
+        self.autosave.release_claim()
+        self.show_message(f"Could not restore the autosave: {exc}")
 
     def _doc_call(self, method: str, *args: Any) -> None:
         doc = self.document
@@ -399,8 +410,8 @@ class MainWindow(QMainWindow):
         dialog.modelsChanged.connect(self.removal.models_changed)
         if dialog.exec() == ModelManagerDialog.DialogCode.Accepted:
             dialog.apply_to(self.settings)
-            self.settings.save()
-            self.show_message("Model settings saved; they apply to the next removal.")
+            if self._write_settings():
+                self.show_message("Model settings saved; they apply to the next removal.")
         if model_installed():
             self.first_run.hide()
 
@@ -476,10 +487,18 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
         self.settings.window_state = base64.b64encode(bytes(self.saveState().data())).decode("ascii")
+        self._write_settings()
+
+    def _write_settings(self) -> bool:
+        """Save the settings file; a failure costs one log line and a status message, never the window."""
         try:
             self.settings.save()
         except OSError as exc:
-            log.warning("Could not save settings: %s", exc)
+            text = explain_write_error(exc, app_paths().settings_file) or f"Could not save the settings: {exc.strerror or exc}"
+            log.warning("Could not save the settings: %s", text)
+            self.show_message(text)
+            return False
+        return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

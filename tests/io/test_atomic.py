@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from lamapaint.io.atomic import DestinationExistsError, atomic_write, atomic_write_bytes
+from lamapaint.io.atomic import DestinationExistsError, atomic_write, atomic_write_bytes, remove_stale_temp_files
 
 
 def test_failure_half_way_keeps_the_previous_file_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -42,3 +43,38 @@ def test_new_file_gets_umask_mode_and_replacement_keeps_mode(tmp_path: Path) -> 
     kept.chmod(0o640)
     atomic_write_bytes(kept, b"z")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+def _stale(path: Path, age_s: float = 60.0) -> Path:
+    path.write_bytes(b"half a file")
+    old = time.time() - age_s
+    os.utime(path, (old, old))
+    return path
+
+
+def test_next_write_removes_temp_files_a_killed_write_left(tmp_path: Path) -> None:
+    dest = tmp_path / "trip.lamapaint"
+    dest.write_bytes(b"old")
+    killed = _stale(tmp_path / ".trip.lamapaint.k1ll3d_x.part")
+    other = _stale(tmp_path / ".other.png.abcd1234.part")  # another file's: left for its own next write
+    download = _stale(tmp_path / "big-lama.pt.part")  # a resumable download, not ours
+    atomic_write_bytes(dest, b"new")
+    assert dest.read_bytes() == b"new"
+    assert not killed.exists() and other.exists() and download.exists()
+
+
+def test_sweep_spares_running_writes_young_files_and_foreign_names(tmp_path: Path) -> None:
+    stale = _stale(tmp_path / ".settings.json.a1b2c3d4.part")
+    young = _stale(tmp_path / ".settings.json.young123.part", age_s=0)
+    foreign = _stale(tmp_path / ".notes.txt.part")  # no mkstemp part: not ours
+    folder = tmp_path / ".y.png.dir45678.part"
+    folder.mkdir()  # a folder is never ours
+    with atomic_write(tmp_path / "live.png") as fh:
+        fh.write(b"in progress")
+        (running,) = tmp_path.glob(".live.png.*.part")
+        os.utime(running, (time.time() - 60, time.time() - 60))
+        assert remove_stale_temp_files(tmp_path) == 1  # only the stale one
+        assert running.exists()  # locked by the write in progress
+    assert not stale.exists() and young.exists() and foreign.exists() and folder.is_dir()
+    assert (tmp_path / "live.png").read_bytes() == b"in progress"
+    assert remove_stale_temp_files(tmp_path, min_age_s=0) == 1 and not young.exists()

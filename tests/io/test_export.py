@@ -16,6 +16,7 @@ from lamapaint.io.export import (
     ExportOptions,
     export_image,
     format_for,
+    plan_export,
 )
 from lamapaint.io.images import LoadedImage, load_image, load_image_bytes
 from tests.io.metadata import exif_with_orientation, srgb_icc
@@ -251,3 +252,60 @@ def test_source_loaded_from_memory(tmp_path: Path) -> None:
     src = load_image_bytes(buf.getvalue())
     export_image(tmp_path / "out.png", src.rgb, src, ExportOptions())
     np.testing.assert_array_equal(load_image(tmp_path / "out.png").rgb, photo())
+
+
+# --- the report and the plan, in plain words -------------------------------------------------
+
+
+def _jpeg_source(tmp_path: Path, **kw: object) -> LoadedImage:
+    return source_file(tmp_path, photo(), "JPEG", "original.jpg", quality=90, **kw)
+
+
+@pytest.mark.parametrize(
+    "name,quality,expected",
+    [
+        ("out.png", 95, "Untouched pixels kept exactly as decoded from the original (lossless PNG); EXIF and colour profile kept"),
+        ("out.tif", 95, "Untouched pixels kept exactly as decoded from the original (lossless TIFF); basic EXIF fields and colour profile kept"),
+        ("out.webp", 100, "Untouched pixels kept exactly as decoded from the original (lossless WebP); EXIF and colour profile kept"),
+        ("out.webp", 80, "Whole photo compressed as WebP at quality 80; EXIF and colour profile kept"),
+        ("out.jpg", 95, "Untouched areas kept exactly as in the original (block-wise save); EXIF and colour profile kept"),
+    ],
+)
+def test_report_says_how_pixels_were_written_and_what_was_kept(tmp_path: Path, name: str, quality: int, expected: str) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[0x0131] = "Editor 1.0"  # a text tag TIFF keeps
+    src = _jpeg_source(tmp_path, exif=exif.tobytes(), icc_profile=srgb_icc())
+    rgb, touched = edit(src)
+    options = ExportOptions(quality=quality)
+    report = export_image(tmp_path / name, rgb, src, options, touched)
+    assert report.summary == expected
+    # The dialog's plan, from the headers only, says the same.
+    assert plan_export(src, ExportOptions(format=format_for(name), quality=quality)).summary == expected
+
+
+def test_plan_and_report_agree_without_an_original_and_for_png_originals(tmp_path: Path) -> None:
+    for src in (None, source_file(tmp_path, photo())):
+        for name in ("a.jpg", "a.png", "a.webp"):
+            dest = tmp_path / f"{'none' if src is None else 'png'}-{name}"
+            report = export_image(dest, photo(), src, ExportOptions(quality=90))
+            assert plan_export(src, ExportOptions(format=format_for(name), quality=90)).summary == report.summary
+    assert report.summary.startswith("Whole photo compressed as WebP at quality 90")
+
+
+def test_jpeg_original_to_png_notes_that_xmp_is_not_carried(tmp_path: Path) -> None:
+    src = _jpeg_source(tmp_path, xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    report = export_image(tmp_path / "out.png", src.rgb, src, ExportOptions())
+    assert any("XMP" in n for n in report.notes)
+
+
+def test_export_logs_a_stable_line_naming_the_method(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``lamapaint-cli -v`` shows it: the bundle's smoke test looks for method=lossless-jpeg-blocks."""
+    src = _jpeg_source(tmp_path)
+    rgb, touched = edit(src)
+    with caplog.at_level("INFO", logger="lamapaint.io.export"):
+        export_image(tmp_path / "out.jpg", rgb, src, ExportOptions(), touched)
+    assert any(
+        "method=lossless-jpeg-blocks; Untouched areas kept exactly as in the original (block-wise save)" in r.getMessage()
+        for r in caplog.records
+    )

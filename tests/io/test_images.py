@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -332,3 +333,133 @@ def test_tiff_orientation_8_and_16_bit(orientation: int) -> None:
     loaded = load_image_bytes(buf.getvalue())
     assert loaded.high_bit is not None, "16-bit TIFF fell back to 8 bits"
     np.testing.assert_array_equal(loaded.high_bit[:, :, 0], apply_orientation(grey16, orientation))
+
+
+# --- bounded reads and documented errors ----------------------------------------------------------
+
+
+def test_symlink_to_dev_zero_is_refused_without_reading(tmp_path: Path) -> None:
+    link = tmp_path / "photo.jpg"
+    link.symlink_to("/dev/zero")
+    _expect_error(link, "not a regular file")
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        images.load_mask(link)
+
+
+@pytest.mark.timeout(20)
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)  # nobody ever writes: a blocking open or read would hang here for ever
+    _expect_error(fifo, "not a regular file")
+    with pytest.raises(ImageLoadError, match="not a regular file"):
+        images.load_mask(fifo)
+
+
+def test_file_above_the_size_limit_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert images.MAX_FILE_BYTES == 1 << 30
+    big = tmp_path / "huge.tif"
+    with open(big, "wb") as fh:
+        fh.write(encode(photo(), "TIFF"))
+        fh.truncate(8 << 30)  # sparse: 8 GiB long, a few kB on disk
+    _expect_error(big, "8.0 GiB", "above the 1 GiB limit")
+
+    def no_read(*args: object) -> bytes:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(images, "_read_up_to", no_read)
+    _expect_error(big, "above the 1 GiB limit")
+    with pytest.raises(ImageLoadError, match="above the 1 GiB limit"):
+        images.load_mask(big)
+
+
+def _png_header_claiming(width: int, height: int, depth: int, colour: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b"")
+
+
+def test_decode_memory_is_checked_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """144 MP of 16-bit RGBA took 5.8 GB to decode: refused from its header, nothing decoded."""
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded"))
+    path = tmp_path / "deep.png"
+    path.write_bytes(_png_header_claiming(12_000, 12_000, 16, 6))
+    _expect_error(path, "12000x12000 16-bit", "GiB of memory", "above the 3 GiB limit")
+    # The same size at 8 bits fits: only the header is read here (no pixel decoded).
+    header = images.read_image_header(_png_header_claiming(12_000, 12_000, 8, 6), "rgba8.png")
+    assert (header.width, header.height, header.high_bit) == (12_000, 12_000, False)
+    assert header.decode_bytes <= images.MAX_DECODE_BYTES
+    assert images.read_image_header(_png_header_claiming(9_000, 9_000, 16, 6)).high_bit
+
+
+def _tiff_with_bad_second_ifd(arr: np.ndarray, offset_in_ifd: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "TIFF", save_all=True, append_images=[Image.fromarray(arr)])
+    data = bytearray(buf.getvalue())
+    first = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[first : first + 2])[0]
+    (second,) = struct.unpack("<I", data[first + 2 + 12 * count : first + 6 + 12 * count])
+    data[second + offset_in_ifd] = 0
+    return bytes(data)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("offset, pillow_error", [(0, TypeError), (26, SyntaxError)])
+def test_tiff_with_a_damaged_second_page_loads_its_first(offset: int, pillow_error: type) -> None:
+    arr = photo(8, 8)
+    data = _tiff_with_bad_second_ifd(arr, offset)
+    with pytest.raises(pillow_error):  # what used to escape from im.n_frames
+        Image.open(io.BytesIO(data)).n_frames
+    np.testing.assert_array_equal(load_image_bytes(data, "pages.tif").rgb, arr)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_unexpected_decoder_errors_become_image_load_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = encode(photo(), "PNG")
+    for exc in (KeyError("x"), TypeError("x"), struct.error("x"), MemoryError()):
+        def boom(*args: object, _exc: BaseException = exc) -> None:
+            raise _exc
+
+        monkeypatch.setattr(images, "_to_rgb8", boom)
+        with pytest.raises(ImageLoadError, match="x.png"):
+            load_image_bytes(data, "x.png")
+
+
+# --- masks -------------------------------------------------------------------------------------
+
+
+def test_mask_any_colour_channel_is_a_hole_alpha_ignored(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[0, 0] = (1, 0, 0, 0)
+    rgba[1, 1] = (0, 0, 9, 255)
+    rgba[2, 2] = (0, 0, 0, 255)  # opaque black: not a hole
+    path = tmp_path / "m.png"
+    Image.fromarray(rgba).save(path)
+    mask = images.load_mask(path)
+    assert mask.dtype == np.uint8 and mask.shape == (4, 5)
+    assert {tuple(p) for p in np.argwhere(mask == 255)} == {(0, 0), (1, 1)}
+    assert set(np.unique(mask)) <= {0, 255}
+    grey = np.zeros((3, 3), np.uint8)
+    grey[1, 2] = 7
+    Image.fromarray(grey).save(path)
+    assert np.argwhere(images.load_mask(path)).tolist() == [[1, 2]]
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_mask_errors_are_image_load_errors(tmp_path: Path) -> None:
+    path = tmp_path / "m.png"
+    path.write_bytes(_png_header_only(30_000, 30_000))  # 900 MP: Pillow's DecompressionBombError
+    with pytest.raises(ImageLoadError, match="MP limit"):
+        images.load_mask(path)
+    path.write_bytes(encode(photo(), "PNG")[:200])
+    with pytest.raises(ImageLoadError, match="m.png"):
+        images.load_mask(path)
+    with pytest.raises(ImageLoadError, match="folder"):
+        images.load_mask(tmp_path)
+
+
+def test_16bit_png_with_an_oversized_chunk_never_reaches_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzzing: OpenCV 5.0 allocates a PNG chunk's declared length before reading it."""
+    data = bytearray(png16(np.full((4, 4, 3), 1000, np.uint16)))
+    data[33:37] = struct.pack(">I", 0xFF000012)  # the first chunk after IHDR
+    monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("handed to OpenCV"))
+    with pytest.raises(ImageLoadError, match="chunk runs past"):
+        load_image_bytes(bytes(data), "deep.png")

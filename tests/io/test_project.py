@@ -280,7 +280,8 @@ def test_png_header_with_absurd_size_is_refused_before_decoding(tmp_path: Path) 
         (lambda m: m["layers"][0].update(visible="yes"), "visibility"),
         (lambda m: m["layers"][0].update(rgb="missing.png"), "does not describe"),
         (lambda m: m.update(layers={"a": 1}), "layer list"),
-        (lambda m: m["layers"][0].update(coverage=m["layers"][0]["rgb"]), "colour type"),
+        (lambda m: m["layers"][0].update(coverage=m["layers"][0]["rgb"]), "used more than once"),
+        (lambda m: m["layers"][0].update(coverage=m["layers"][1]["rgb"]), "used more than once|expected"),
     ],
 )
 def test_bad_manifest_values_are_refused(tmp_path: Path, edit, match: str) -> None:
@@ -292,3 +293,172 @@ def test_wrong_embedded_photo_size_is_refused(tmp_path: Path) -> None:
         members["original.jpg"] = _jpeg_bytes(np.zeros((10, 10, 3), np.uint8))
 
     _refused(_rebuild(tmp_path, edit), "embedded photo is 10x10")
+
+
+# --- amplification: bounded before decoding ------------------------------------------------------
+
+
+def _png_header_only(width: int, height: int, colour: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project.cv2, "imdecode", lambda *a: pytest.fail("a member was decoded"))
+    monkeypatch.setattr(project, "load_image_bytes", lambda *a: pytest.fail("the photo was decoded"))
+
+
+def test_layers_sharing_one_member_are_refused_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """50 layers naming one member made a 92 KB project cost 1 GiB: each member may be used once."""
+
+    def edit(manifest: dict, members: dict) -> None:
+        first = manifest["layers"][1]
+        manifest["layers"] = [dict(first, id=f"L{i}") for i in range(50)]
+
+    path = _rebuild(tmp_path, edit)
+    _no_decoding(monkeypatch)
+    _refused(path, "used more than once")
+
+
+def test_deflate_bomb_member_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member may be no bigger than its PNG header allows, whatever the zip and manifest claim."""
+    import tracemalloc
+
+    bomb = b"\0" * (64 << 20)
+
+    def edit(manifest: dict, members: dict) -> None:
+        members["mask.png"] = members["mask.png"] + bomb  # a valid mask header, then 64 MB of zeros
+
+    path = _rebuild(tmp_path, edit)  # hashes and sizes made consistent: only the header gives it away
+    members = _members(path)
+    _write(path, list(members.items()), compress=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 1 << 20
+    _no_decoding(monkeypatch)
+    tracemalloc.start()
+    try:
+        _refused(path, "more than its image can take")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak} bytes allocated before the refusal"
+
+
+def test_headers_are_checked_before_the_photo_is_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 14000x14000 embedded photo used to be decoded before the cheap mask-header check."""
+
+    def edit(manifest: dict, members: dict) -> None:
+        manifest.update(width=14_000, height=14_000)
+        manifest["layers"] = []
+        members["original.jpg"] = _jpeg_header_only(14_000, 14_000)
+        # the mask keeps its 90x60 header: wrong for a 14000x14000 document
+
+    path = _rebuild(tmp_path, edit)
+    _no_decoding(monkeypatch)
+    _refused(path, "mask.png.*expected 14000x14000")
+
+
+def _jpeg_header_only(width: int, height: int) -> bytes:
+    """A baseline JPEG whose frame header claims ``width`` x ``height`` (no scan data)."""
+    data = bytearray(_jpeg_bytes(np.zeros((8, 8, 3), np.uint8)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_total_document_memory_is_bounded_before_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    side = 14_000  # 196 MP: allowed as a photo; ten full-size layers are 9.8 GB of arrays
+
+    def edit(manifest: dict, members: dict) -> None:
+        manifest.update(width=side, height=side)
+        members.clear()
+        members["original.png"] = _png_header_only(side, side, 2)
+        members["mask.png"] = _png_header_only(side, side, 0)
+        manifest["original"] = {"member": "original.png", "encoding": "png"}
+        manifest["layers"] = []
+        for i in range(10):
+            names = {key: f"layers/{i:04d}/{key}.png" for key in ("rgb", "coverage", "source_mask")}
+            members[names["rgb"]] = _png_header_only(side, side, 2)
+            members[names["coverage"]] = _png_header_only(side, side, 0)
+            members[names["source_mask"]] = _png_header_only(side, side, 0)
+            manifest["layers"].append({"id": f"L{i}", "name": "big", "rect": [0, 0, side, side], "visible": True, "info": {}, **names})
+
+    path = _rebuild(tmp_path, edit)
+    _no_decoding(monkeypatch)
+    _refused(path, r"9\.9 GiB of memory once opened, above the 4 GiB limit")
+
+
+# --- damaged files: only ProjectError ----------------------------------------------------------
+
+
+def test_damaged_compressed_manifest_is_a_project_error(tmp_path: Path) -> None:
+    path = tmp_path / "z.lamapaint"
+    save_project(path, _document().snapshot())  # the manifest is the one deflated member
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("manifest.json")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 5] ^= 0x55
+    path.write_bytes(bytes(data))
+    _refused(path, "damaged")
+
+
+def test_damaged_entry_name_is_a_plain_project_error(tmp_path: Path) -> None:
+    path = tmp_path / "n.lamapaint"
+    save_project(path, _document().snapshot())
+    data = bytearray(path.read_bytes())
+    for marker, flag_at in ((b"PK\x01\x02", 9), (b"PK\x03\x04", 7)):  # set the UTF-8 name flag
+        at = data.find(marker)
+        while at >= 0:
+            data[at + flag_at] |= 0x08
+            at = data.find(marker, at + 4)
+    path.write_bytes(bytes(data).replace(b"mask.png", b"mask\xff\xfeng"))
+    _refused(path, "damaged .an entry name is not valid text")
+
+
+def test_nan_in_layer_info_loads_and_saves_again(tmp_path: Path) -> None:
+    """A NaN in a layer's info used to load and then make every later save fail."""
+
+    def edit(manifest: dict, members: dict) -> None:
+        manifest["layers"][0]["info"] = {"seconds": float("nan"), "scale": [1.0, float("inf")], "nested": {"x": float("-inf"), "ok": 2}}
+
+    path = _rebuild(tmp_path, edit)
+    assert b"NaN" in _members(path)["manifest.json"]
+    doc = load_project(path)
+    assert doc.layers[0].info == {"scale": [1.0, None], "nested": {"ok": 2}}
+    save_project(tmp_path / "again.lamapaint", doc.snapshot())
+    assert load_project(tmp_path / "again.lamapaint").layers[0].info == doc.layers[0].info
+
+
+def test_save_never_fails_on_layer_info(tmp_path: Path) -> None:
+    doc = _document()
+    odd = Layer.create(
+        "Odd", Rect(0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8), np.full((4, 4), 255, np.uint8),
+        info={"seconds": float("nan"), "size": np.int64(3), "shape": (1, 2), "path": Path("/x"), "r": np.float32("inf")},
+    )
+    doc.add_layer(odd, clear_mask=False)
+    path = tmp_path / "odd.lamapaint"
+    save_project(path, doc.snapshot())
+    assert load_project(path).layers[-1].info == {"size": 3, "shape": [1, 2], "path": "/x"}
+
+
+def test_png_member_with_an_oversized_chunk_is_refused_before_opencv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzzing: OpenCV allocates a chunk's declared length first (75 bytes -> 4 GB)."""
+
+    def edit(manifest: dict, members: dict) -> None:
+        name = manifest["layers"][0]["coverage"]
+        data = bytearray(members[name])
+        data[33:37] = struct.pack(">I", 0xFF000012)  # the IDAT chunk's length
+        members[name] = bytes(data)
+
+    path = _rebuild(tmp_path, edit)
+    real = project.cv2.imdecode
+
+    def imdecode(buf: np.ndarray, flags: int) -> np.ndarray:
+        assert struct.pack(">I", 0xFF000012) not in buf.tobytes(), "the damaged PNG was handed to OpenCV"
+        return real(buf, flags)
+
+    monkeypatch.setattr(project.cv2, "imdecode", imdecode)
+    _refused(path, "chunk runs past")

@@ -1,9 +1,11 @@
-"""Export dialog: where, which format, what quality. Never overwrites the original silently."""
+"""Export dialog: where, which format, what quality, and in plain words what the file will keep.
+Never overwrites the original silently."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -13,12 +15,16 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from lamapaint.io.images import LoadedImage
 
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
 SUFFIX_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
@@ -41,10 +47,14 @@ class ExportChoice:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, path: Path, quality: int, original: Path | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, path: Path, quality: int, original: Path | None, parent: QWidget | None = None,
+        source: LoadedImage | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export image")
         self._original = original
+        self._source = source
         self.path_edit = QLineEdit(str(path), self)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
@@ -59,13 +69,20 @@ class ExportDialog(QDialog):
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(quality)
         self.quality_spin.setSuffix(" %")
-        self.metadata_check = QCheckBox("Keep EXIF and colour profile", self)
+        self.metadata_check = QCheckBox("Keep metadata (EXIF, XMP, IPTC, comments)", self)
+        self.metadata_check.setToolTip("The colour profile is always kept: it defines what the colours mean.")
         self.metadata_check.setChecked(True)
+        self.plan_label = QLabel(self)
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setMinimumWidth(420)
         form = QFormLayout(self)
         form.addRow("File", row)
         form.addRow("Format", self.format_combo)
         form.addRow("Quality", self.quality_spin)
         form.addRow("", self.metadata_check)
+        form.addRow("", self.plan_label)
+        self.quality_spin.valueChanged.connect(self._update_plan)
+        self.metadata_check.toggled.connect(self._update_plan)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
@@ -89,6 +106,20 @@ class ExportDialog(QDialog):
         path = Path(self.path_edit.text())
         if SUFFIX_FORMATS.get(path.suffix.lower()) != fmt:
             self.path_edit.setText(str(path.with_suffix(FORMATS[fmt])))
+        self._update_plan()
+
+    def _update_plan(self) -> None:
+        """Say what this export will keep, from the original's headers (no encoding)."""
+        from lamapaint.io.export import ExportOptions, plan_export
+
+        options = ExportOptions(
+            format=self.format_combo.currentText(), quality=self.quality_spin.value(),
+            keep_metadata=self.metadata_check.isChecked(),
+        )
+        plan = plan_export(self._source, options)
+        lines = [plan.summary + "."] + [f"Note: {note}." for note in plan.notes]
+        self.plan_label.setText("\n".join(lines))
+        self.adjustSize()  # the text may have grown a line
 
     def accept(self) -> None:
         path = Path(self.path_edit.text()).expanduser()

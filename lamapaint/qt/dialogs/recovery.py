@@ -15,6 +15,7 @@ class RecoveryDialog(QDialog):
     def __init__(self, sessions: list[RecoverableSession], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Recover unsaved work?")
+        self.setMinimumWidth(520)  # room for "photo (in folder) — date, size" on one line
         self.sessions = sessions
         self.choice = self.LATER
         text = QLabel(
@@ -23,8 +24,13 @@ class RecoveryDialog(QDialog):
         text.setWordWrap(True)
         self.list = QListWidget(self)
         for s in sessions:
-            where = f" (project {s.project_path.name})" if s.project_path else ""
+            if s.project_path is not None:
+                where = f" (project {s.project_path.name})"
+            else:
+                where = f" (in {s.folder.name or s.folder})" if s.folder is not None else ""
             self.list.addItem(f"{s.photo_name}{where} — {s.saved_at.astimezone():%Y-%m-%d %H:%M}, {s.size_bytes / 1e6:.1f} MB")
+            if s.folder is not None:
+                self.list.item(self.list.count() - 1).setToolTip(str(s.project_path or s.source_path))
         self.list.setCurrentRow(0)
         buttons = QDialogButtonBox(self)
         restore = QPushButton("Restore", self)
