@@ -407,11 +407,11 @@ class MainWindow(QMainWindow):
         from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
 
         dialog = ModelManagerDialog(self.settings, self)
-        dialog.modelsChanged.connect(self.removal.models_changed)
         if dialog.exec() == ModelManagerDialog.DialogCode.Accepted:
             dialog.apply_to(self.settings)
             if self._write_settings():
                 self.show_message("Model settings saved; they apply to the next removal.")
+        self.removal.models_changed()  # a model may have been installed: the next removal looks again
         if model_installed():
             self.first_run.hide()
 
