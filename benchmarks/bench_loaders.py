@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -60,7 +61,7 @@ def _write_inputs(folder: Path, height: int, width: int) -> list[tuple[str, str,
     im = Image.fromarray(rgb)
     files: list[tuple[str, str, Path, int]] = []
 
-    def add(label: str, loader: str, name: str, save) -> None:
+    def add(label: str, loader: str, name: str, save: Callable[[Path], object]) -> None:
         path = folder / name
         save(path)
         files.append((label, loader, path, height * width))

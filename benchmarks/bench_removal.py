@@ -30,6 +30,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lamapaint.core.geometry import Rect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,7 +52,7 @@ TARGETS = {  # kind: (max ratio to baseline, max ratio to t512, max peak RSS MiB
 }
 
 
-def baseline_boxes(mask, margin: int = BASELINE_MARGIN):  # type: ignore[no-untyped-def]
+def baseline_boxes(mask: "np.ndarray", margin: int = BASELINE_MARGIN) -> "list[Rect]":
     """IOPaint-style crop boxes: each external contour's bounding box grown by ``margin`` per side;
     where that runs past the border the box is shifted inward to keep its size (then clipped)."""
     import cv2

@@ -1,3 +1,31 @@
-"""lamapaint: remove unwanted objects from photos with LaMa, non-destructively."""
+"""lamapaint: remove unwanted objects from photos with LaMa, non-destructively.
 
-__version__ = "0.1.0"
+The Python API is ``from lamapaint import remove, Remover`` (README, "Python API"). Both are
+looked up on first access, so ``import lamapaint`` stays cheap: neither numpy-heavy engine code
+nor torch is imported until they are used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lamapaint._version import __version__
+
+if TYPE_CHECKING:
+    from lamapaint.api import Remover, remove
+
+__all__ = ["Remover", "__version__", "remove"]
+
+_API = ("Remover", "remove")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from lamapaint import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lamapaint' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,9 +1,7 @@
 """``lamapaint-cli``: headless removal and model management. Imports no Qt.
 
-Exit codes (documented in README.md):
-  0 success · 1 some inputs failed (folder mode) · 2 usage error · 3 bad input file ·
-  4 model or weights problem · 5 output exists (use --overwrite) · 6 network/download problem ·
-  130 interrupted
+The exit codes and ``CliError`` live in :mod:`lamapaint.cli.errors` (re-exported here); the
+subcommands import them from there, never from this package, so nothing imports back into it.
 """
 
 from __future__ import annotations
@@ -14,26 +12,26 @@ import logging
 import sys
 from typing import Sequence
 
-from lamapaint import __version__
+from lamapaint._version import __version__
+from lamapaint.cli.errors import (
+    EXIT_EXISTS,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_MODEL,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CliError,
+)
 
-EXIT_OK = 0
-EXIT_PARTIAL = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_MODEL = 4
-EXIT_EXISTS = 5
-EXIT_NETWORK = 6
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_EXISTS", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_MODEL", "EXIT_NETWORK", "EXIT_OK", "EXIT_OUTPUT", "EXIT_PARTIAL",
+    "EXIT_USAGE", "CliError", "build_parser", "console_main", "main",
+]
 
 log = logging.getLogger("lamapaint.cli")
-
-
-class CliError(Exception):
-    """A user-facing failure: one line on stderr and an exit code, no traceback."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,23 +4,41 @@ Mask commands store only the old values of the 64x64 tiles an edit touched (napa
 and its old values; tiles keep a long diagonal stroke from saving the whole box it spans). Undo and
 redo both *swap* the saved tiles with the mask, so a command holds one copy of its area, never two.
 Layer commands hold ``Layer`` objects, whose pixel arrays are shared and read-only.
+
+Commands see the document only through ``CommandTarget``: the mask buffer, the layer stack's
+mutators, and the two notifications that bump the revision and tell listeners what changed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from lamapaint.core import mask as mask_ops
 from lamapaint.core.geometry import EMPTY, Rect
 from lamapaint.core.history import Command
-from lamapaint.core.layers import Layer
-
-if TYPE_CHECKING:
-    from lamapaint.core.document import Document
+from lamapaint.core.layers import Layer, LayerStack
 
 TILE = 64
+
+
+class CommandTarget(Protocol):
+    """The part of the document a command may touch."""
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The working mask, edited in place (never replaced)."""
+
+    @property
+    def layers(self) -> LayerStack:
+        """The result layers; changed only through ``LayerStack``'s mutators."""
+
+    def mask_changed(self, rect: Rect | None) -> Rect | None:
+        """The mask changed inside ``rect``; returns ``rect``."""
+
+    def layers_changed(self, rect: Rect | None) -> Rect | None:
+        """The stack changed; ``rect`` is the area whose pixels changed (None: no pixels did)."""
 
 
 class TileBackup:
@@ -102,11 +120,11 @@ class MaskPatchCommand(Command):
         self.label = label
         self.backup = backup
 
-    def apply(self, doc: "Document") -> Rect | None:
-        return doc._mask_changed(self.backup.swap(doc.mask))
+    def apply(self, doc: CommandTarget) -> Rect | None:
+        return doc.mask_changed(self.backup.swap(doc.mask))
 
-    def revert(self, doc: "Document") -> Rect | None:
-        return doc._mask_changed(self.backup.swap(doc.mask))
+    def revert(self, doc: CommandTarget) -> Rect | None:
+        return doc.mask_changed(self.backup.swap(doc.mask))
 
     @property
     def nbytes(self) -> int:
@@ -118,8 +136,8 @@ class InvertMaskCommand(Command):
 
     label = "Invert mask"
 
-    def apply(self, doc: "Document") -> Rect | None:
-        return doc._mask_changed(mask_ops.invert(doc.mask))
+    def apply(self, doc: CommandTarget) -> Rect | None:
+        return doc.mask_changed(mask_ops.invert(doc.mask))
 
     revert = apply
 
@@ -139,9 +157,9 @@ class AddLayerCommand(Command):
         self.clear_mask = clear_mask
         self.backup: TileBackup | None = None
 
-    def apply(self, doc: "Document") -> Rect | None:
-        doc.layers.layers.insert(self.index, self.layer)
-        doc._layers_changed(self.layer.rect)
+    def apply(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.insert(self.index, self.layer)
+        doc.layers_changed(self.layer.rect)
         if self.clear_mask:
             if self.backup is None:
                 self.backup = TileBackup(doc.mask.shape)
@@ -149,16 +167,16 @@ class AddLayerCommand(Command):
                 self.backup.save(doc.mask, rect, only_nonzero=True)
                 doc.mask[rect.slices][self.layer.source_mask != 0] = 0
                 self.backup.prune(doc.mask)
-                doc._mask_changed(self.backup.rect)
+                doc.mask_changed(self.backup.rect)
             else:
-                doc._mask_changed(self.backup.swap(doc.mask))
+                doc.mask_changed(self.backup.swap(doc.mask))
         return self.layer.rect
 
-    def revert(self, doc: "Document") -> Rect | None:
-        del doc.layers.layers[doc.layers.index(self.layer.id)]
-        doc._layers_changed(self.layer.rect)
+    def revert(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.remove(self.layer.id)
+        doc.layers_changed(self.layer.rect)
         if self.backup is not None:
-            doc._mask_changed(self.backup.swap(doc.mask))
+            doc.mask_changed(self.backup.swap(doc.mask))
         return self.layer.rect
 
     @property
@@ -175,16 +193,16 @@ class ReplaceLayerCommand(Command):
         self.new = new
         self.pixels_change = pixels_change
 
-    def _swap(self, doc: "Document", a: Layer, b: Layer) -> Rect | None:
-        doc.layers.layers[doc.layers.index(a.id)] = b
+    def _swap(self, doc: CommandTarget, a: Layer, b: Layer) -> Rect | None:
+        doc.layers.replace(a.id, b)
         rect = b.rect if self.pixels_change else None
-        doc._layers_changed(rect)
+        doc.layers_changed(rect)
         return rect
 
-    def apply(self, doc: "Document") -> Rect | None:
+    def apply(self, doc: CommandTarget) -> Rect | None:
         return self._swap(doc, self.old, self.new)
 
-    def revert(self, doc: "Document") -> Rect | None:
+    def revert(self, doc: CommandTarget) -> Rect | None:
         return self._swap(doc, self.new, self.old)
 
     @property
@@ -201,16 +219,15 @@ class MoveLayerCommand(Command):
         self.old_index = old_index
         self.new_index = new_index
 
-    def _move(self, doc: "Document", src: int, dst: int) -> Rect:
-        layers = doc.layers.layers
-        layers.insert(dst, layers.pop(src))
-        doc._layers_changed(self.rect)
+    def _move(self, doc: CommandTarget, src: int, dst: int) -> Rect:
+        doc.layers.move(src, dst)
+        doc.layers_changed(self.rect)
         return self.rect
 
-    def apply(self, doc: "Document") -> Rect | None:
+    def apply(self, doc: CommandTarget) -> Rect | None:
         return self._move(doc, self.old_index, self.new_index)
 
-    def revert(self, doc: "Document") -> Rect | None:
+    def revert(self, doc: CommandTarget) -> Rect | None:
         return self._move(doc, self.new_index, self.old_index)
 
 
@@ -221,14 +238,14 @@ class DeleteLayerCommand(Command):
         self.layer = layer
         self.index = index
 
-    def apply(self, doc: "Document") -> Rect | None:
-        del doc.layers.layers[self.index]
-        doc._layers_changed(self.layer.rect)
+    def apply(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.remove(self.layer.id)
+        doc.layers_changed(self.layer.rect)
         return self.layer.rect
 
-    def revert(self, doc: "Document") -> Rect | None:
-        doc.layers.layers.insert(self.index, self.layer)
-        doc._layers_changed(self.layer.rect)
+    def revert(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.insert(self.index, self.layer)
+        doc.layers_changed(self.layer.rect)
         return self.layer.rect
 
     @property
@@ -245,14 +262,14 @@ class MergeDownCommand(Command):
         self.merged = merged
         self.index = index  # the position of ``below``
 
-    def apply(self, doc: "Document") -> Rect | None:
-        doc.layers.layers[self.index : self.index + 2] = [self.merged]
-        doc._layers_changed(self.merged.rect)
+    def apply(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.merge(self.index, self.merged)
+        doc.layers_changed(self.merged.rect)
         return self.merged.rect
 
-    def revert(self, doc: "Document") -> Rect | None:
-        doc.layers.layers[self.index : self.index + 1] = [self.below, self.top]
-        doc._layers_changed(self.merged.rect)
+    def revert(self, doc: CommandTarget) -> Rect | None:
+        doc.layers.unmerge(self.index, self.below, self.top)
+        doc.layers_changed(self.merged.rect)
         return self.merged.rect
 
     @property

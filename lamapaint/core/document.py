@@ -2,6 +2,11 @@
 
 It changes only through commands recorded in its ``History``, and tells listeners which rectangle
 changed (``DocumentChange``). No Qt here: the GUI adapts listeners to signals.
+
+Each kind of change is told once: ``mask`` per edit (every brush stamp, with its dirty rectangle),
+``layers`` per stack change, ``history`` once per recorded, undone or redone step (a stroke is one,
+at its end), ``clean`` when the history's clean marker is reached or left, ``path`` when the project
+file changes. Commands reach the document only through ``_EditTarget`` (``CommandTarget``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from lamapaint.core import mask as mask_ops
 from lamapaint.core.commands import (
     AddLayerCommand,
+    CommandTarget,
     DeleteLayerCommand,
     InvertMaskCommand,
     MaskPatchCommand,
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ChangeKind = Literal["mask", "layers", "history", "clean"]
+ChangeKind = Literal["mask", "layers", "history", "clean", "path"]
 HOLE = 255
 
 
@@ -102,9 +108,9 @@ class Document:
         self.source = source
         self.mask: np.ndarray = np.zeros(original.shape[:2], np.uint8)  # edited in place, never replaced
         self.layers = LayerStack()
-        self.history = History(history_budget, target=self)
+        self.history = History(history_budget, target=_EditTarget(self))
         self.revision = 0
-        self.project_path: Path | None = None
+        self._project_path: Path | None = None
         if name is None:
             src_path = getattr(source, "path", None)
             name = Path(src_path).name if src_path else "Untitled"
@@ -127,7 +133,20 @@ class Document:
 
     @property
     def is_clean(self) -> bool:
+        """Nothing unsaved: the history is at its clean marker and no stroke is open."""
         return self.history.is_clean and self._stroke is None
+
+    @property
+    def project_path(self) -> Path | None:
+        """The project file this document was opened from or last saved to."""
+        return self._project_path
+
+    def set_project_path(self, path: Path | None) -> None:
+        """The document now belongs to ``path`` (saved as, opened from): listeners retitle."""
+        path = Path(path) if path is not None else None
+        if path != self._project_path:
+            self._project_path = path
+            self._emit("path", None)
 
     def add_listener(self, fn: Callable[[DocumentChange], None]) -> None:
         self._listeners.append(fn)
@@ -140,7 +159,7 @@ class Document:
         for fn in list(self._listeners):
             fn(change)
 
-    # Called by commands while they apply or revert.
+    # Called (through _EditTarget) by commands while they apply or revert.
     def _mask_changed(self, rect: Rect | None) -> Rect | None:
         if rect is not None and not rect.is_empty:
             self.revision += 1
@@ -362,8 +381,28 @@ class Document:
             if layer.id in ids:
                 raise ValueError(f"duplicate layer id {layer.id!r}")
             ids.add(layer.id)
-        doc.layers.layers = list(layers)
-        doc.project_path = project_path
+        doc.layers = LayerStack(layers)
+        doc._project_path = Path(project_path) if project_path is not None else None
         doc.history.mark_clean()
         return doc
 
+
+class _EditTarget(CommandTarget):
+    """What the history hands its commands: the document's mask, layers and change notifications."""
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._doc.mask
+
+    @property
+    def layers(self) -> LayerStack:
+        return self._doc.layers
+
+    def mask_changed(self, rect: Rect | None) -> Rect | None:
+        return self._doc._mask_changed(rect)
+
+    def layers_changed(self, rect: Rect | None) -> Rect | None:
+        return self._doc._layers_changed(rect)

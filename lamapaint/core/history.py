@@ -1,4 +1,4 @@
-"""Undo/redo: small commands, stroke grouping, a clean marker and a memory budget in bytes.
+"""Undo/redo: small commands, a clean marker and a memory budget in bytes.
 
 Commands are applied to a target (the ``Document``) that the history is given once; commands keep
 only what they need to go both ways (a mask command keeps the old values of the tiles it touched,
@@ -41,36 +41,6 @@ class Command(ABC):
         return 64
 
 
-class CommandGroup(Command):
-    """Several commands undone and redone as one step."""
-
-    def __init__(self, label: str, commands: list[Command] | None = None) -> None:
-        self.label = label
-        self.commands: list[Command] = list(commands or [])
-
-    def apply(self, doc: Any) -> Rect | None:
-        rect: Rect | None = None
-        for cmd in self.commands:
-            rect = _union(rect, cmd.apply(doc))
-        return rect
-
-    def revert(self, doc: Any) -> Rect | None:
-        rect: Rect | None = None
-        for cmd in reversed(self.commands):
-            rect = _union(rect, cmd.revert(doc))
-        return rect
-
-    @property
-    def nbytes(self) -> int:
-        return 64 + sum(cmd.nbytes for cmd in self.commands)
-
-
-def _union(a: Rect | None, b: Rect | None) -> Rect | None:
-    if a is None:
-        return b
-    return a.union(b)
-
-
 class History:
     """Undo and redo stacks over a target, bounded by ``budget_bytes``.
 
@@ -83,7 +53,6 @@ class History:
         self.target = target
         self._undo: list[tuple[int, Command]] = []
         self._redo: list[tuple[int, Command]] = []
-        self._groups: list[CommandGroup] = []
         self._seq = itertools.count(1)
         self._base = 0  # state id when the undo stack is empty
         self._clean = 0
@@ -96,11 +65,11 @@ class History:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo) and not self._groups
+        return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo) and not self._groups
+        return bool(self._redo)
 
     @property
     def undo_label(self) -> str | None:
@@ -122,7 +91,7 @@ class History:
 
     @property
     def is_clean(self) -> bool:
-        return not self._groups and self._state == self._clean
+        return self._state == self._clean
 
     @property
     def nbytes(self) -> int:
@@ -136,10 +105,6 @@ class History:
     def redo_count(self) -> int:
         return len(self._redo)
 
-    @property
-    def in_group(self) -> bool:
-        return bool(self._groups)
-
     def mark_clean(self) -> None:
         """The current state is the saved one (a project save, a fresh open)."""
         self._clean = self._state
@@ -152,19 +117,13 @@ class History:
     def push(self, cmd: Command, already_applied: bool = False) -> Rect | None:
         """Record ``cmd`` (applying it first unless ``already_applied``) and drop the redo branch."""
         rect = None if already_applied else cmd.apply(self.target)
-        if self._groups:
-            self._groups[-1].commands.append(cmd)
-            return rect
-        self._record(cmd)
-        return rect
-
-    def _record(self, cmd: Command) -> None:
         for _, dropped in self._redo:
             self._nbytes -= dropped.nbytes
         self._redo.clear()
         self._undo.append((next(self._seq), cmd))
         self._nbytes += cmd.nbytes
         self._evict()
+        return rect
 
     def _evict(self) -> None:
         while self._nbytes > self.budget_bytes and len(self._undo) > 1:
@@ -175,7 +134,6 @@ class History:
 
     def undo(self) -> Command | None:
         """Revert the newest step; returns it (``None`` when there is nothing to undo)."""
-        self._check_no_group("undo")
         if not self._undo:
             return None
         seq, cmd = self._undo.pop()
@@ -185,7 +143,6 @@ class History:
 
     def redo(self) -> Command | None:
         """Re-apply the step last undone; returns it (``None`` when there is nothing to redo)."""
-        self._check_no_group("redo")
         if not self._redo:
             return None
         seq, cmd = self._redo.pop()
@@ -193,39 +150,8 @@ class History:
         self._undo.append((seq, cmd))
         return cmd
 
-    def _check_no_group(self, what: str) -> None:
-        if self._groups:
-            raise RuntimeError(f"cannot {what} while a group ({self._groups[-1].label!r}) is open")
-
-    # --- grouping ----------------------------------------------------------------------------
-    def begin_group(self, label: str) -> None:
-        """Following pushes become one undo step until ``commit_group`` (groups may nest)."""
-        self._groups.append(CommandGroup(label))
-
-    def commit_group(self) -> CommandGroup | None:
-        """Close the innermost group; an empty group records nothing."""
-        if not self._groups:
-            raise RuntimeError("commit_group without begin_group")
-        group = self._groups.pop()
-        if not group.commands:
-            return None
-        if self._groups:
-            self._groups[-1].commands.append(group)
-        else:
-            self._record(group)
-        return group
-
-    def abort_group(self) -> Rect | None:
-        """Close the innermost group and revert everything pushed into it."""
-        if not self._groups:
-            raise RuntimeError("abort_group without begin_group")
-        group = self._groups.pop()
-        return group.revert(self.target)
-
     def clear(self) -> None:
         """Forget every step; the current state stays clean if it was."""
-        if self._groups:
-            raise RuntimeError("cannot clear while a group is open")
         was_clean = self.is_clean
         self._undo.clear()
         self._redo.clear()

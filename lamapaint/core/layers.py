@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -167,28 +167,65 @@ def _paste(out: np.ndarray, region: Rect, layer: Layer, inter: Rect) -> None:
 
 
 class LayerStack:
-    """Layers bottom to top; composes them over the original for any rectangle."""
+    """Layers bottom to top; composes them over the original for any rectangle.
 
-    def __init__(self, layers: list[Layer] | None = None) -> None:
-        self.layers: list[Layer] = list(layers or [])
+    The list is private: the document's commands change it only through the mutators below, which
+    keep ids unique; everything else reads it (iterate, index, find).
+    """
+
+    def __init__(self, layers: Iterable[Layer] = ()) -> None:
+        self._layers: list[Layer] = list(layers)
+        if len({layer.id for layer in self._layers}) != len(self._layers):
+            raise ValueError("duplicate layer ids")
 
     def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
+        return iter(self._layers)
 
     def __len__(self) -> int:
-        return len(self.layers)
+        return len(self._layers)
 
     def __getitem__(self, index: int) -> Layer:
-        return self.layers[index]
+        return self._layers[index]
 
     def index(self, layer_id: str) -> int:
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self._layers):
             if layer.id == layer_id:
                 return i
         raise KeyError(f"no layer with id {layer_id!r}")
 
     def find(self, layer_id: str) -> Layer:
-        return self.layers[self.index(layer_id)]
+        return self._layers[self.index(layer_id)]
+
+    # --- mutators (the document's commands call these) ------------------------------------------
+    def insert(self, index: int, layer: Layer) -> None:
+        if any(existing.id == layer.id for existing in self._layers):
+            raise ValueError(f"duplicate layer id {layer.id!r}")
+        self._layers.insert(index, layer)
+
+    def remove(self, layer_id: str) -> int:
+        """Take the layer out; returns where it was."""
+        index = self.index(layer_id)
+        del self._layers[index]
+        return index
+
+    def move(self, src: int, dst: int) -> None:
+        """Move the layer at ``src`` so that it ends up at ``dst``."""
+        self._layers.insert(dst, self._layers.pop(src))
+
+    def replace(self, layer_id: str, new: Layer) -> None:
+        """Put ``new`` where the layer ``layer_id`` is (same place in the order)."""
+        index = self.index(layer_id)
+        if new.id != layer_id and any(existing.id == new.id for existing in self._layers):
+            raise ValueError(f"duplicate layer id {new.id!r}")
+        self._layers[index] = new
+
+    def merge(self, index: int, merged: Layer) -> None:
+        """Replace the two layers at ``index`` and ``index + 1`` by ``merged``."""
+        self._layers[index : index + 2] = [merged]
+
+    def unmerge(self, index: int, below: Layer, top: Layer) -> None:
+        """Undo ``merge``: put ``below`` and ``top`` back in place of the merged layer at ``index``."""
+        self._layers[index : index + 1] = [below, top]
 
     def composite(self, original: np.ndarray, region: Rect) -> np.ndarray:
         """The visible image inside ``region`` (clipped to the image) as a new ``(h, w, 3)`` array.
@@ -199,7 +236,7 @@ class LayerStack:
         height, width = original.shape[:2]
         region = region.clip(width, height)
         out = original[region.slices].copy()
-        for layer in self.layers:
+        for layer in self._layers:
             if not layer.visible:
                 continue
             inter = layer.rect.intersect(region)
@@ -211,7 +248,7 @@ class LayerStack:
     def touched(self, shape: tuple[int, int]) -> np.ndarray:
         """Bool ``(H, W)`` map of pixels any visible layer covers (export uses it)."""
         out = np.zeros(shape[:2], dtype=bool)
-        for layer in self.layers:
+        for layer in self._layers:
             if layer.visible:
                 box = layer.rect.clip(shape[1], shape[0])
                 if not box.is_empty:

@@ -1,7 +1,8 @@
 """LaMa and the classical OpenCV fallback behind one small interface.
 
 A backend is created once (loading the model is the slow part) and then called many times by the
-editor or once per photo by the CLI. ``create_backend`` picks the best installed LaMa weights for
+editor (``fill_hole``: it reads the planned regions of the document's composite and returns the
+hole's box) or once per photo by the CLI and the Python API (``inpaint``: a whole photo). ``create_backend`` picks the best installed LaMa weights for
 ``model="auto"``; with none installed it returns the OpenCV backend with ``fallback_reason`` set.
 """
 
@@ -10,15 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import time
+from abc import ABC, abstractmethod
+
 import cv2
 import numpy as np
 import torch
 
 from lamapaint.inpaint import regions as planner
-from lamapaint.inpaint.pipeline import Forward, lama_fill, run_regions, summarize_kinds
+from lamapaint.inpaint.hole import HoleMask
+from lamapaint.inpaint.pipeline import Forward, RegionFill, array_source, fill_hole, lama_fill, paste_hole, summarize_kinds
 from lamapaint.inpaint.types import (
     MODELS,
     Backend,
+    ImageSource,
     InpaintError,
     InpaintOptions,
     NoWeightsError,
@@ -55,7 +60,40 @@ def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
         )
 
 
-class LamaBackend:
+class _RegionBackend(ABC):
+    """What both backends share: a whole photo is its hole's fill pasted into a copy of it."""
+
+    name: str
+    device: str
+    precision: str
+    fallback_reason: str | None
+
+    def inpaint(
+        self,
+        image_rgb_u8: np.ndarray,
+        mask_u8: np.ndarray,
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> tuple[np.ndarray, RunInfo]:
+        check_inputs(image_rgb_u8, mask_u8)
+        hole = HoleMask.from_mask(mask_u8)
+        patch, run = self.fill_hole(array_source(image_rgb_u8), hole, options, progress, cancel)
+        return paste_hole(image_rgb_u8, hole, patch), run
+
+    @abstractmethod
+    def fill_hole(
+        self,
+        source: ImageSource,
+        hole: HoleMask,
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> tuple[np.ndarray, RunInfo]:
+        """The hole's box with the hole filled, reading only the planned regions from ``source``."""
+
+
+class LamaBackend(_RegionBackend):
     """The LaMa generator, kept loaded between calls."""
 
     def __init__(self, forward: Forward, name: str, device: torch.device, precision: str) -> None:
@@ -66,26 +104,25 @@ class LamaBackend:
         self.precision = precision
         self.fallback_reason: str | None = None
 
-    def inpaint(
+    def fill_hole(
         self,
-        image_rgb_u8: np.ndarray,
-        mask_u8: np.ndarray,
+        source: ImageSource,
+        hole: HoleMask,
         options: InpaintOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> tuple[np.ndarray, RunInfo]:
         options = options or InpaintOptions()
-        check_inputs(image_rgb_u8, mask_u8)
         budget = work_pixel_budget(options, self._device, self.precision)
-        plan = _plan(mask_u8, options.strategy, budget)
+        plan = _plan(hole, options.strategy, budget)
         started = time.perf_counter()
 
-        def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
-            return lama_fill(self._forward, img, hole)
+        def fill(img: np.ndarray, region_hole: np.ndarray) -> np.ndarray:
+            return lama_fill(self._forward, img, region_hole)
 
         try:
             with torch.inference_mode():
-                out, infos = run_regions(fill, image_rgb_u8, mask_u8, plan, progress, cancel)
+                patch, infos = fill_hole(fill, source, hole, plan, progress, cancel)
         except (RuntimeError, MemoryError) as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -96,10 +133,10 @@ class LamaBackend:
                 f"Out of memory on {self.device} while filling a {biggest.work_size[0]}x{biggest.work_size[1]} area. "
                 "Try the 'resize' strategy or a smaller work budget, or run on the CPU."
             ) from exc
-        return out, _run_info(self, options, budget, infos, time.perf_counter() - started)
+        return patch, _run_info(self, options, budget, infos, time.perf_counter() - started)
 
 
-class OpenCVBackend:
+class OpenCVBackend(_RegionBackend):
     """Telea or Navier-Stokes diffusion (cv2.inpaint): always available, much lower quality than LaMa.
 
     It never downscales (its cost grows with hole pixels, not with the crop), and runs on a crop
@@ -114,28 +151,29 @@ class OpenCVBackend:
         self.precision = "uint8"
         self.fallback_reason = fallback_reason
 
-    def inpaint(
+    def fill_hole(
         self,
-        image_rgb_u8: np.ndarray,
-        mask_u8: np.ndarray,
+        source: ImageSource,
+        hole: HoleMask,
         options: InpaintOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> tuple[np.ndarray, RunInfo]:
         options = options or InpaintOptions()
-        check_inputs(image_rgb_u8, mask_u8)
         strategy = "crop" if options.strategy in ("auto", "resize") else options.strategy
-        plan = _plan(mask_u8, strategy, planner.DEFAULT_WORK_PIXELS)
-        radius = opencv_radius(*image_rgb_u8.shape[:2])
-        flag = _OPENCV_FLAGS[self.name]
-
-        def fill(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
-            bgr = cv2.inpaint(np.ascontiguousarray(img[..., ::-1]), hole.view(np.uint8), radius, flag)
-            return bgr[..., ::-1]
-
+        plan = _plan(hole, strategy, planner.DEFAULT_WORK_PIXELS)
+        fill = _opencv_fill(_OPENCV_FLAGS[self.name], opencv_radius(hole.height, hole.width))
         started = time.perf_counter()
-        out, infos = run_regions(fill, image_rgb_u8, mask_u8, plan, progress, cancel)
-        return out, _run_info(self, options, 0, infos, time.perf_counter() - started)
+        patch, infos = fill_hole(fill, source, hole, plan, progress, cancel)
+        return patch, _run_info(self, options, 0, infos, time.perf_counter() - started)
+
+
+def _opencv_fill(flag: int, radius: int) -> RegionFill:
+    def fill(img: np.ndarray, region_hole: np.ndarray) -> np.ndarray:
+        bgr = cv2.inpaint(np.ascontiguousarray(img[..., ::-1]), np.ascontiguousarray(region_hole).view(np.uint8), radius, flag)
+        return bgr[..., ::-1]
+
+    return fill
 
 
 def opencv_radius(height: int, width: int) -> int:
@@ -217,14 +255,14 @@ def create_backend(options: InpaintOptions) -> Backend:
     return LamaBackend(prepared, info.name, device, precision)
 
 
-def _plan(mask: np.ndarray, strategy: str, budget: int) -> list[planner.Region]:
+def _plan(hole: HoleMask, strategy: str, budget: int) -> list[planner.Region]:
     try:
-        return planner.plan_regions(mask, strategy, budget)
+        return planner.plan_regions(hole, strategy, budget)
     except ValueError as exc:
         raise InpaintError(str(exc)) from exc
 
 
-def _run_info(backend: LamaBackend | OpenCVBackend, options: InpaintOptions, budget: int, infos: list[RegionInfo], seconds: float) -> RunInfo:
+def _run_info(backend: _RegionBackend, options: InpaintOptions, budget: int, infos: list[RegionInfo], seconds: float) -> RunInfo:
     return RunInfo(
         backend="lama" if isinstance(backend, LamaBackend) else "opencv",
         model=backend.name,

@@ -1,5 +1,10 @@
 """Running a fill over planned regions: LaMa pre/post-processing, scaling, pasting, run records.
 
+:func:`fill_hole` reads each region's pixels from an image source (a photo array for the CLI and
+the Python API, the document's composite for the editor), so no caller copies a whole photo
+for it, and returns the hole's bounding box with the hole filled: the editor's layer as it is,
+pasted into a copy of the photo by ``Backend.inpaint``.
+
 The LaMa path reproduces the official prediction script (``bin/predict.py``) step for step: RGB/255,
 "any non-zero mask value is a hole", symmetric padding at the bottom/right to a multiple of 8, input
 ``cat([img * (1 - mask), mask])``, blend, crop, ``clip(x * 255).astype(uint8)`` (truncation). Inside
@@ -19,8 +24,9 @@ import numpy as np
 import torch
 
 from lamapaint.core.geometry import Rect
+from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import Region, padded_side
-from lamapaint.inpaint.types import RegionInfo
+from lamapaint.inpaint.types import ImageSource, RegionInfo
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 
 log = logging.getLogger(__name__)
@@ -58,14 +64,13 @@ def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarr
     return out
 
 
-def fill_region(fill: RegionFill, image: np.ndarray, mask: np.ndarray, region: Region) -> np.ndarray:
-    """Fill ``region`` of ``image``; at scale < 1 the crop is shrunk, filled and the fill enlarged back.
+def fill_region(fill: RegionFill, crop: np.ndarray, hole: np.ndarray, region: Region) -> np.ndarray:
+    """Fill ``region``, given its pixels ``crop`` and its bool ``hole``; at scale < 1 the crop is
+    shrunk, filled and the fill enlarged back.
 
-    Returns the crop (h, w, 3) uint8. The caller pastes only the hole pixels, so everything outside
-    the hole keeps its original, full-resolution value.
+    Returns the region (h, w, 3) uint8. The caller pastes only the hole pixels, so everything
+    outside the hole keeps its original, full-resolution value.
     """
-    crop = image[region.rect.slices]
-    hole = mask[region.rect.slices] != 0
     if region.scale >= 1.0:
         return fill(crop, hole)
     size = region.work_size
@@ -80,21 +85,29 @@ def fill_region(fill: RegionFill, image: np.ndarray, mask: np.ndarray, region: R
     return cv2.resize(filled, (region.rect.width, region.rect.height), interpolation=cv2.INTER_CUBIC)
 
 
-def run_regions(
+def array_source(image: np.ndarray) -> ImageSource:
+    """A photo array as an image source: each region is a view, nothing is copied up front."""
+    return lambda rect: image[rect.slices]
+
+
+def fill_hole(
     fill: RegionFill,
-    image: np.ndarray,
-    mask: np.ndarray,
+    source: ImageSource,
+    hole: HoleMask,
     regions: list[Region],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> tuple[np.ndarray, list[RegionInfo]]:
-    """Fill every region in turn; returns the whole image and per-region records.
+    """Fill every region in turn; returns the hole's box (h, w, 3) uint8 and per-region records.
 
-    The cancel token is checked before each region; cancelling raises ``Cancelled`` and the partly
-    filled copy is dropped, so callers never see half a result.
+    Pixels of the box outside the hole are the source's own. The cancel token is checked before
+    each region; cancelling raises ``Cancelled`` and the partial patch is dropped, so callers
+    never see half a result.
     """
     progress = progress or no_progress
-    out = np.array(image, dtype=np.uint8, copy=True)
+    box = hole.box
+    # The source gives a fresh array (a composite) or a view (of a photo): only a view is copied.
+    patch = np.require(source(box), np.uint8, ["C", "W", "O"])
     infos: list[RegionInfo] = []
     total = sum(r.network_pixels for r in regions) or 1
     done = 0
@@ -103,9 +116,11 @@ def run_regions(
             cancel.raise_if_cancelled()
         progress(done / total, f"Filling region {i + 1} of {len(regions)}")
         started = time.perf_counter()
-        filled = fill_region(fill, image, mask, region)
-        hole = mask[region.rect.slices] != 0
-        out[region.rect.slices][hole] = filled[hole]
+        filled = fill_region(fill, source(region.rect), hole.within(region.rect), region)
+        inside = region.rect.intersect(box)
+        if not inside.is_empty:
+            holes = hole.within(inside)
+            patch[inside.relative_to(box).slices][holes] = filled[inside.relative_to(region.rect).slices][holes]
         seconds = time.perf_counter() - started
         done += region.network_pixels
         infos.append(
@@ -113,7 +128,14 @@ def run_regions(
         )
         log.debug("region %s (%s, scale %.3f, work %s) in %.2f s", region.rect.as_list(), region.kind, region.scale, region.work_size, seconds)
     progress(1.0, "Done")
-    return out, infos
+    return patch, infos
+
+
+def paste_hole(image: np.ndarray, hole: HoleMask, patch: np.ndarray) -> np.ndarray:
+    """A copy of ``image`` with the hole pixels taken from ``patch`` (the hole's box)."""
+    out = np.array(image, dtype=np.uint8, copy=True)
+    out[hole.box.slices][hole.pixels] = patch[hole.pixels]
+    return out
 
 
 def summarize_kinds(infos: list[RegionInfo]) -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lamapaint.core.geometry import Rect, mask_bbox
+from lamapaint.core.geometry import Rect
+from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.types import STRATEGIES
 
 
@@ -180,17 +181,16 @@ def fit_all_for_fft(regions: list[Region], width: int, height: int) -> list[Regi
     return [regions[i] if i in clash else g for i, g in enumerate(grown)]
 
 
-def hole_components(mask: np.ndarray) -> list[Rect]:
-    """Bounding boxes of the 8-connected hole components (any non-zero value is a hole).
+def hole_components(hole: HoleMask) -> list[Rect]:
+    """Bounding boxes of the 8-connected hole components.
 
     Labelling runs on the holes' bounding box only: a small object on a 20 MP photo costs
     almost nothing instead of a pass over the whole photo (0.09 s).
     """
-    bbox = mask_bbox(mask)
-    if bbox.is_empty:
+    if hole.is_empty:
         return []
-    binary = (mask[bbox.slices] != 0).view(np.uint8)
-    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    bbox = hole.box
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(hole.pixels.view(np.uint8), connectivity=8)
     return [
         Rect.from_xywh(int(x) + bbox.x0, int(y) + bbox.y0, int(w), int(h))
         for x, y, w, h, _area in stats[1:count]
@@ -219,17 +219,20 @@ def context_crops(holes: list[Rect], width: int, height: int) -> list[tuple[Rect
     return sorted(pairs, key=lambda p: (p[0].y0, p[0].x0))
 
 
-def plan_regions(mask: np.ndarray, strategy: str = "auto", work_pixels: int = DEFAULT_WORK_PIXELS) -> list[Region]:
-    """The forward passes that fill every hole of ``mask`` under ``strategy``; [] when there is no hole.
+def plan_regions(hole: HoleMask | np.ndarray, strategy: str = "auto", work_pixels: int = DEFAULT_WORK_PIXELS) -> list[Region]:
+    """The forward passes that fill every hole under ``strategy``; [] when there is no hole.
 
-    ``full`` and ``crop`` always run at scale 1 (the user asked for it); ``resize`` and ``auto``
-    keep each pass within ``work_pixels``.
+    ``hole`` is a :class:`HoleMask`, or a 2-D mask (any non-zero value is a hole). ``full`` and
+    ``crop`` always run at scale 1 (the user asked for it); ``resize`` and ``auto`` keep each
+    pass within ``work_pixels``. This is the only place that decides how much context a hole gets.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+    if isinstance(hole, np.ndarray):
+        hole = HoleMask.from_mask(hole)
     work_pixels = max(MIN_WORK_PIXELS, int(work_pixels))
-    height, width = mask.shape[:2]
-    bbox = mask_bbox(mask)
+    height, width = hole.shape
+    bbox = hole.box
     if bbox.is_empty:
         return []
     whole = Rect.of_image(height, width)
@@ -237,7 +240,7 @@ def plan_regions(mask: np.ndarray, strategy: str = "auto", work_pixels: int = DE
         return [make_region(whole, bbox, 1.0, "full")]
     if strategy == "resize":
         return [make_region(whole, bbox, fit_scale(whole, work_pixels), "full")]
-    holes = hole_components(mask)
+    holes = hole_components(hole)
     if len(holes) > MAX_COMPONENTS:
         pairs = [(bbox.pad(context_margin(bbox)).clip(width, height), bbox)]
     else:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 import numpy as np
 
 from lamapaint.core.geometry import Rect
 from lamapaint.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from lamapaint.inpaint.hole import HoleMask
 
 #: The LaMa generator configurations this engine builds (lamapaint.inpaint.lama.CONFIGS).
 LAMA_MODELS = ("big-lama", "lama-fourier")
@@ -170,6 +173,11 @@ class RunInfo:
         }
 
 
+#: The pixels of a rectangle of the photo, (h, w, 3) uint8: a fresh array (the editor's composite)
+#: or a view (of a photo array). The engine reads regions through it and never writes to a view.
+ImageSource = Callable[[Rect], np.ndarray]
+
+
 class Backend(Protocol):
     """LaMa or OpenCV, loaded once, called many times."""
 
@@ -185,7 +193,20 @@ class Backend(Protocol):
         options: InpaintOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
-    ) -> tuple[np.ndarray, RunInfo]: ...
+    ) -> tuple[np.ndarray, RunInfo]:
+        """Fill a whole photo: a new (H, W, 3) image, every pixel outside the mask unchanged."""
+        ...
+
+    def fill_hole(
+        self,
+        source: ImageSource,
+        hole: "HoleMask",
+        options: InpaintOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> tuple[np.ndarray, RunInfo]:
+        """Fill ``hole``, reading the photo through ``source``: the hole's box, filled (the editor's layer)."""
+        ...
 
 
 def method_name(info: RunInfo) -> str:
@@ -196,6 +217,14 @@ def method_name(info: RunInfo) -> str:
 def run_summary(info: RunInfo) -> str:
     """One plain line for the status bar: "Removed in 2.2 s with LaMa"."""
     return f"Removed in {info.seconds:.1f} s with {method_name(info)}"
+
+
+def run_brief(info: RunInfo) -> str:
+    """The technical details on one line, for a log or the CLI's per-photo line (benchmarks parse it)."""
+    return (
+        f"{info.model} ({info.device}, {info.precision}) strategy {info.strategy} "
+        f"(scale {info.scale:.2f}, {len(info.regions)} region(s), {info.network_pixels} network px)"
+    )
 
 
 def run_details(info: RunInfo) -> str:

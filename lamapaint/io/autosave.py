@@ -455,7 +455,7 @@ def restore_session(session: RecoverableSession) -> Document:
     except ProjectError:
         log.warning("autosave %s cannot be restored", session.project_file)
         raise
-    doc.project_path = session.project_path
+    doc.set_project_path(session.project_path)
     source_path = session.source_path
     if doc.source is not None and source_path is not None and source_path.parent.is_dir():
         doc.source = dataclasses.replace(doc.source, path=source_path)

@@ -400,7 +400,7 @@ def _log_frames(im: Image.Image, name: str) -> None:
     frame (a TIFF's second IFD) raises there: that must not cost the first one."""
     try:
         frames = getattr(im, "n_frames", 1)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any error counting damaged later frames must not cost the first
         log.info("%s: later frames or pages are damaged; only the first is read", name)
         return
     if frames > 1:
@@ -563,7 +563,7 @@ def _to_rgb8(im: Image.Image, icc: bytes | None, name: str) -> tuple[np.ndarray,
             converted = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
             assert converted is not None
             return np.asarray(converted), None, None
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a damaged profile falls back to a plain conversion
             log.warning("%s: colour conversion with the embedded profile failed; converting plainly", name)
     if icc is not None and _icc_colour_space(icc) != b"RGB ":
         icc = None

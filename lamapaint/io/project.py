@@ -117,7 +117,7 @@ def save_project(
     report = progress or no_progress
     steps = 2 + len(snapshot.layers)
     try:
-        with atomic_write(dest) as fh:
+        with atomic_write(dest) as fh:  # noqa: SIM117 - the zip writes into the atomic temp file
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 members: dict[str, dict[str, Any]] = {}
 

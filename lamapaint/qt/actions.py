@@ -8,6 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
+from lamapaint.qt.tools.brush import BrushTool, EraserTool
+from lamapaint.qt.tools.hand import HandTool
+from lamapaint.qt.tools.shapes import LassoTool, RectTool
+
 
 def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey | list | None = None, tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)
@@ -26,27 +30,25 @@ def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey
 class Actions(QObject):
     """Plain holder; no behaviour here beyond enabling/labelling helpers."""
 
-    TOOL_NAMES = ("brush", "eraser", "lasso", "rectangle", "hand")
-
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
-        S = QKeySequence.StandardKey
+        keys = QKeySequence.StandardKey
         # File
-        self.open = _action(self, "&Open…", S.Open, "Open a photo or a .lamapaint project")
-        self.save = _action(self, "&Save Project", S.Save, "Save the project (photo, layers, mask)")
+        self.open = _action(self, "&Open…", keys.Open, "Open a photo or a .lamapaint project")
+        self.save = _action(self, "&Save Project", keys.Save, "Save the project (photo, layers, mask)")
         self.save_as = _action(self, "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name")
         self.export = _action(self, "&Export Image…", "Ctrl+E", "Write the cleaned photo as JPEG/PNG/TIFF/WebP")
-        self.quit = _action(self, "&Quit", S.Quit)
+        self.quit = _action(self, "&Quit", keys.Quit)
         # Edit
-        self.undo = _action(self, "&Undo", S.Undo, "Undo the last step")
+        self.undo = _action(self, "&Undo", keys.Undo, "Undo the last step")
         self.redo = _action(self, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the step undone last")
         self.clear_mask = _action(self, "&Clear Mask", "Esc", "Clear the painted mask")
         self.grow_mask = _action(self, "&Grow Mask", "Ctrl+G", "Grow the mask by the amount beside the Grow button (covers halos and shadows' edges)")
         self.shrink_mask = _action(self, "S&hrink Mask", "Ctrl+Shift+G", "Shrink the mask by the amount beside the Grow button")
         self.invert_mask = _action(self, "&Invert Mask", "Ctrl+I", "Swap painted and unpainted areas")
         # View
-        self.zoom_in = _action(self, "Zoom &In", [S.ZoomIn, "Ctrl+="], "Zoom in")
-        self.zoom_out = _action(self, "Zoom &Out", S.ZoomOut, "Zoom out")
+        self.zoom_in = _action(self, "Zoom &In", [keys.ZoomIn, "Ctrl+="], "Zoom in")
+        self.zoom_out = _action(self, "Zoom &Out", keys.ZoomOut, "Zoom out")
         self.zoom_fit = _action(self, "&Fit to Window", "Ctrl+0", "Show the whole photo")
         self.zoom_100 = _action(self, "&Actual Pixels", "Ctrl+1", "One image pixel per screen pixel")
         # The tab puts "Hold \" in the menu's shortcut column: the key is held, not pressed.
@@ -58,6 +60,14 @@ class Actions(QObject):
         self.tool_lasso = _action(self, "&Lasso", "L", "Draw around what to remove (Alt: erase)", checkable=True)
         self.tool_rect = _action(self, "&Rectangle", "R", "Drag a box over what to remove (Alt: erase)", checkable=True)
         self.tool_hand = _action(self, "&Hand", "H", "Pan the view (or hold space, or drag with the middle button)", checkable=True)
+        #: Tool actions by the tool's own name, in toolbar order.
+        self.tool_actions: dict[str, QAction] = {
+            BrushTool.name: self.tool_brush,
+            EraserTool.name: self.tool_eraser,
+            LassoTool.name: self.tool_lasso,
+            RectTool.name: self.tool_rect,
+            HandTool.name: self.tool_hand,
+        }
         for a in self.tools():
             self.tool_group.addAction(a)
         self.tool_brush.setChecked(True)
@@ -69,6 +79,10 @@ class Actions(QObject):
         self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "Run the removal after every stroke (quick touch-ups)", checkable=True)
         self.models = _action(self, "&Models and Device…", None, "Install LaMa models; choose device and precision")
         self.show_histogram = _action(self, "Fill &Histogram", None, "RGB histogram of the last fill against its surroundings", checkable=True)
+        # Help
+        self.shortcuts_help = _action(self, "&Keyboard Shortcuts", "F1", "List every keyboard shortcut")
+        self.about = _action(self, "&About lamapaint", None, "Version, credits, licence and where lamapaint keeps its files")
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
 
         # Short labels for the toolbar; menus keep the full text.
         self.compare.setIconText("Compare")
@@ -78,7 +92,7 @@ class Actions(QObject):
         self.grow_mask.setIconText("Grow")
 
     def tools(self) -> list[QAction]:
-        return [self.tool_brush, self.tool_eraser, self.tool_lasso, self.tool_rect, self.tool_hand]
+        return list(self.tool_actions.values())
 
     def canvas_actions(self) -> list[QAction]:
         """Single-key shortcuts of the canvas. They act window-wide, from any panel; while a text

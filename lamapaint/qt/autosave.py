@@ -1,7 +1,8 @@
 """Crash-recovery autosave for the open document, written off the GUI thread.
 
 A timer on the GUI thread asks the core ``Autosaver`` whether a save is due (cheap); the snapshot
-is taken here and written by a pool thread, so painting never waits for the disk. The first
+is taken here and written as a background job on the job runner's autosave lane, so painting never
+waits for the disk and an autosave never queues behind an export. The first
 autosave of a session starts within ``CHECK_MS * 2 + FIRST_SAVE_DELAY_S`` (4 s) of the first
 change; later ones follow the settings' ``autosave_seconds``.
 
@@ -15,35 +16,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.io.autosave import Autosaver, RecoverableSession, SessionInUseError, remove_abandoned_files
 from lamapaint.io.write_errors import explain_write_error, is_expected_write_error
+from lamapaint.qt.jobs import JobRunner
 
 if TYPE_CHECKING:
-    from lamapaint.core.document import DocumentSnapshot
     from lamapaint.qt.document_adapter import DocumentAdapter
 
 log = logging.getLogger(__name__)
 
 CHECK_MS = 1000
-
-
-class _Save(QRunnable):
-    def __init__(self, controller: "AutosaveController", saver: Autosaver, snapshot: "DocumentSnapshot", brush_size: int | None) -> None:
-        super().__init__()
-        self._controller = controller
-        self._saver = saver
-        self._snapshot = snapshot
-        self._brush_size = brush_size
-
-    def run(self) -> None:
-        try:
-            self._saver.save(self._snapshot, self._brush_size)
-        except Exception as exc:  # an autosave failure must never disturb the editing session
-            self._controller.report_failure(self._saver, exc)
-        else:
-            self._controller.report_success()
+AUTOSAVE_LANE = "autosave"
 
 
 class AutosaveController(QObject):
@@ -54,6 +40,7 @@ class AutosaveController(QObject):
     def __init__(
         self,
         adapter: "DocumentAdapter",
+        jobs: JobRunner,
         every_seconds: float,
         parent: QObject | None = None,
         brush_size: Callable[[], int | None] = lambda: None,
@@ -62,11 +49,11 @@ class AutosaveController(QObject):
         self._adapter = adapter
         self._every_seconds = max(1.0, float(every_seconds))
         self._brush_size = brush_size
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._jobs = jobs
+        jobs.lane(AUTOSAVE_LANE)
         self.saver: Autosaver | None = None
         self._claimed: Autosaver | None = None
-        self._last_failure = ""  # written by the pool thread, read there only
+        self._last_failure = ""  # written by the autosave lane's thread, read there only
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_MS)
         self._timer.timeout.connect(self.check)
@@ -125,11 +112,21 @@ class AutosaveController(QObject):
             return False
         if not saver.should_save(doc.revision, doc.is_clean):
             return False
-        self._pool.start(_Save(self, saver, doc.snapshot(), self._brush_size()))
+        snapshot, brush_size = doc.snapshot(), self._brush_size()
+
+        def save(_progress: ProgressCallback, _cancel: CancelToken) -> None:
+            try:
+                saver.save(snapshot, brush_size)
+            except Exception as exc:  # noqa: BLE001 - an autosave failure must never disturb the editing session
+                self.report_failure(saver, exc)
+            else:
+                self.report_success()
+
+        self._jobs.submit(AUTOSAVE_LANE, "Autosave", save)
         return True
 
     def report_failure(self, saver: Autosaver, exc: BaseException) -> None:
-        """Called on the pool thread: log one line for expected failures and tell the window once."""
+        """Called on the autosave lane's thread: log one line for expected failures and tell the window once."""
         if is_expected_write_error(exc):
             text = explain_write_error(exc, saver.project_file, verb="autosaved") or str(exc)
             log.warning("Autosave failed: %s", text)
@@ -147,11 +144,11 @@ class AutosaveController(QObject):
     def saved_as_project(self) -> None:
         """The person saved: the autosave is no longer needed."""
         if self.saver is not None:
-            self._pool.waitForDone()
+            self._jobs.wait(AUTOSAVE_LANE)
             self.saver.discard()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        return self._pool.waitForDone(timeout_ms)
+        return self._jobs.wait(AUTOSAVE_LANE, timeout_ms)
 
     def shutdown(self) -> None:
         self._timer.stop()
@@ -160,6 +157,6 @@ class AutosaveController(QObject):
 
     def _end_session(self) -> None:
         if self.saver is not None:
-            self._pool.waitForDone()
+            self._jobs.wait(AUTOSAVE_LANE)
             self.saver.close()
             self.saver = None

@@ -2,6 +2,9 @@
 
 The document knows nothing of Qt; the canvas, the panels and the window title listen to this
 adapter instead. One adapter lives for the whole window; ``set_document`` swaps what it watches.
+Each document change kind is forwarded once, as its own signal: a brush stamp is one
+``maskChanged`` (for the canvas), a finished stroke one ``historyChanged`` (for the undo actions
+and the history panel); the clean state is the core history's clean marker, never tracked here.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ class DocumentAdapter(QObject):
     layersChanged = Signal(object)
     historyChanged = Signal()
     cleanChanged = Signal(bool)
+    projectPathChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._doc: Document | None = None
-        self._was_clean = True
 
     @property
     def document(self) -> "Document | None":
@@ -41,10 +44,9 @@ class DocumentAdapter(QObject):
         self._doc = doc
         if doc is not None:
             doc.add_listener(self._on_change)
-        self._was_clean = doc.is_clean if doc is not None else True
         self.documentReplaced.emit()
         self.historyChanged.emit()
-        self.cleanChanged.emit(self._was_clean)
+        self.cleanChanged.emit(self.is_clean)
 
     # -- undo/redo state for actions ------------------------------------------------------------
     @property
@@ -57,15 +59,15 @@ class DocumentAdapter(QObject):
 
     @property
     def undo_label(self) -> str | None:
-        return self._doc.history.undo_label if self.can_undo and self._doc is not None else None
+        return self._doc.history.undo_label if self._doc is not None else None
 
     @property
     def redo_label(self) -> str | None:
-        return self._doc.history.redo_label if self.can_redo and self._doc is not None else None
+        return self._doc.history.redo_label if self._doc is not None else None
 
     @property
     def is_clean(self) -> bool:
-        return self._doc is None or self._doc.is_clean
+        return self._doc is None or self._doc.history.is_clean
 
     def _on_change(self, change: Any) -> None:
         kind = change.kind
@@ -73,11 +75,11 @@ class DocumentAdapter(QObject):
             self.maskChanged.emit(change.rect)
         elif kind == "layers":
             self.layersChanged.emit(change.rect)
-        elif kind not in ("history", "clean"):
+        elif kind == "history":
+            self.historyChanged.emit()
+        elif kind == "clean":
+            self.cleanChanged.emit(self.is_clean)
+        elif kind == "path":
+            self.projectPathChanged.emit()
+        else:
             log.debug("Unknown document change kind %r", kind)
-        # Any change may move the undo pointer or the clean marker: refresh both cheaply.
-        self.historyChanged.emit()
-        clean = self.is_clean
-        if clean != self._was_clean:
-            self._was_clean = clean
-            self.cleanChanged.emit(clean)

@@ -1,7 +1,8 @@
 """Open, save, export and the unsaved-changes prompt, with the slow parts off the GUI thread.
 
-Loading, project saving and exporting run in the TaskRunner; the GUI thread only builds the
-Document from the loaded data and shows messages. Saving works from ``Document.snapshot()``.
+Loading, project saving and exporting are foreground jobs on the job runner's files lane (in order,
+with progress in the status bar and its Cancel button); the worker thread builds the Document, the
+GUI thread only takes it over and shows messages. Saving works from ``Document.snapshot()``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from lamapaint.core.document import Document
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.dialogs.export import ExportDialog, default_export_path
-from lamapaint.qt.tasks import TaskRunner
+from lamapaint.jobs import CancelToken, ProgressCallback
+from lamapaint.qt.jobs import JobRunner
 from lamapaint.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,20 +30,32 @@ PROJECT_SUFFIX = ".lamapaint"
 IMAGE_FILTER = "Photos and projects (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.lamapaint);;All files (*)"
 PROJECT_FILTER = "lamapaint projects (*.lamapaint)"
 MAX_RECENT = 10
+FILES_LANE = "files"
 
 
-def load_document(path: Path) -> Document:
-    """Read a photo or a project into a new Document (runs on a worker thread)."""
+def load_document(path: Path, progress: ProgressCallback, cancel: CancelToken) -> Document:
+    """Read a photo or a project into a new Document (runs on the files lane).
+
+    The readers decode in one call, so cancel is honoured between the stages (before reading,
+    after decoding); a cancelled open leaves the open document as it was.
+    """
+    progress(0.0, f"Opening {path.name}…")
+    cancel.raise_if_cancelled()
     if path.suffix.lower() == PROJECT_SUFFIX:
         from lamapaint.io.project import load_project
 
         doc = load_project(path)
-        doc.project_path = path
-        return doc
-    from lamapaint.io.images import load_image
+        doc.set_project_path(path)
+    else:
+        from lamapaint.io.images import load_image
 
-    loaded = load_image(path)
-    return Document(loaded.rgb, source=loaded)
+        loaded = load_image(path)
+        progress(0.8, f"Preparing {path.name}…")
+        cancel.raise_if_cancelled()
+        doc = Document(loaded.rgb, source=loaded)
+    cancel.raise_if_cancelled()
+    progress(1.0, f"Opened {path.name}")
+    return doc
 
 
 class DocumentFiles(QObject):
@@ -52,10 +66,11 @@ class DocumentFiles(QObject):
     message = Signal(str)
     recentChanged = Signal()
 
-    def __init__(self, adapter: "DocumentAdapter", tasks: TaskRunner, settings: Settings, parent: QWidget) -> None:
+    def __init__(self, adapter: "DocumentAdapter", jobs: JobRunner, settings: Settings, parent: QWidget) -> None:
         super().__init__(parent)
         self._adapter = adapter
-        self._tasks = tasks
+        self._jobs = jobs
+        jobs.lane(FILES_LANE)
         self._settings = settings
         self._parent = parent
 
@@ -69,7 +84,13 @@ class DocumentFiles(QObject):
     def open_path(self, path: Path) -> None:
         """Decode first, ask about unsaved work after: a file that does not open costs nothing."""
         path = Path(path)
-        self._tasks.run(f"Opening {path.name}…", lambda: load_document(path), lambda doc: self._loaded(path, doc), lambda exc: self._error("Could not open", path, exc))
+        self._run(
+            f"Opening {path.name}…",
+            lambda progress, cancel: load_document(path, progress, cancel),
+            lambda doc: self._loaded(path, doc),
+            lambda exc: self._error("Could not open", path, exc),
+            f"Opening {path.name} cancelled.",
+        )
 
     def _loaded(self, path: Path, doc: Document) -> None:
         if self.maybe_save(on_saved=lambda: self._opened(path, doc)):
@@ -120,7 +141,7 @@ class DocumentFiles(QObject):
         snapshot = doc.snapshot()
 
         def done(_result: object) -> None:
-            doc.project_path = path
+            doc.set_project_path(path)
             if doc.revision == snapshot.revision:
                 doc.mark_clean()  # edits made during the save keep the title starred
             self.add_recent(path)
@@ -129,7 +150,13 @@ class DocumentFiles(QObject):
             if on_saved is not None:
                 on_saved()
 
-        self._tasks.run(f"Saving {path.name}…", lambda: save_project(path, snapshot), done, lambda exc: self._error("Could not save", path, exc, "saved"))
+        self._run(
+            f"Saving {path.name}…",
+            lambda progress, cancel: save_project(path, snapshot, progress, cancel),
+            done,
+            lambda exc: self._error("Could not save", path, exc, "saved"),
+            f"Saving {path.name} cancelled; the file on disk is as it was.",
+        )
 
     # -- export ---------------------------------------------------------------------------------
     def ask_export(self) -> None:
@@ -155,14 +182,35 @@ class DocumentFiles(QObject):
         snapshot = doc.snapshot()
         options = ExportOptions(format=fmt, quality=quality, keep_metadata=keep_metadata, overwrite=overwrite)
 
-        def work() -> object:
-            return export_image(path, snapshot.composite(), snapshot.source, options, touched=snapshot.touched())
+        def work(progress: ProgressCallback, cancel: CancelToken) -> object:
+            # The encoder writes in one call: cancel is honoured between composing and writing.
+            progress(0.0, f"Composing {path.name}…")
+            rgb = snapshot.composite()
+            cancel.raise_if_cancelled()
+            touched = snapshot.touched()
+            cancel.raise_if_cancelled()
+            progress(0.5, f"Writing {path.name}…")
+            return export_image(path, rgb, snapshot.source, options, touched=touched)
 
         def done(report: object) -> None:
             summary = getattr(report, "summary", "")
             self.message.emit(f"Exported {path.name}" + (f": {summary}." if summary else "."))
 
-        self._tasks.run(f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc, "exported"))
+        self._run(
+            f"Exporting {path.name}…", work, done, lambda exc: self._error("Could not export", path, exc, "exported"), f"Export of {path.name} cancelled."
+        )
+
+    def _run(
+        self,
+        label: str,
+        fn: Callable[[ProgressCallback, CancelToken], object],
+        on_done: Callable[[object], None],
+        on_failed: Callable[[BaseException], None],
+        cancelled_text: str,
+    ) -> None:
+        self._jobs.submit(
+            FILES_LANE, label, fn, on_done, on_failed, on_cancelled=lambda: self.message.emit(cancelled_text), foreground=True
+        )
 
     # -- unsaved changes ------------------------------------------------------------------------
     def maybe_save(self, on_saved: Callable[[], None] | None = None) -> bool:

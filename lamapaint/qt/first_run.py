@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamapaint.jobs import CancelToken
-from lamapaint.qt.dialogs.model_manager import ModelJob
+from lamapaint.qt.jobs import Job, JobRunner
 from lamapaint.qt.model_words import (
     IMPORT_FILTER,
     OFFERED_MODEL,
@@ -36,6 +35,7 @@ from lamapaint.qt.model_words import (
 
 log = logging.getLogger(__name__)
 
+FIRST_RUN_LANE = "first-run model"
 MARGIN = 12
 WIDTH = 430
 
@@ -54,8 +54,9 @@ class FirstRunPanel(QFrame):
             " #firstRunPanel QLabel { color: #f2ecc0; }"
         )
         self.setFixedWidth(WIDTH)
-        self._job: ModelJob | None = None
-        self._cancel: CancelToken | None = None
+        self._jobs = JobRunner(self)
+        self._jobs.lane(FIRST_RUN_LANE)
+        self._job: Job | None = None
 
         self.title = QLabel("<b>Get the LaMa model for clean removals</b>", self)
         self.body = QLabel(
@@ -145,21 +146,17 @@ class FirstRunPanel(QFrame):
         self._run(f"Checking {path.name}…", lambda _progress, _cancel: import_model(path))
 
     def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.cancel()
+        if self._job is not None:
+            self._job.cancel()
 
-    def _run(self, label: str, fn) -> None:  # noqa: ANN001 - ModelJob's job function
+    def _run(self, label: str, fn) -> None:  # noqa: ANN001 - a JobRunner job function
         if self._job is not None:
             return
-        self._cancel = CancelToken()
-        self._job = ModelJob(self)
-        self._job.progress.connect(self._on_progress)
-        self._job.done.connect(self._on_done)
-        self._job.failed.connect(self._on_failed)
-        self._job.cancelled.connect(self._on_cancelled)
         self._set_running(True)
         self._say(label)
-        self._job.start(fn, self._cancel)
+        self._job = self._jobs.submit(
+            FIRST_RUN_LANE, label, fn, on_done=self._on_done, on_failed=self._on_failed, on_cancelled=self._on_cancelled, on_progress=self._on_progress
+        )
 
     def _set_running(self, running: bool) -> None:
         self.get_button.setEnabled(not running)
@@ -178,7 +175,6 @@ class FirstRunPanel(QFrame):
 
     def _job_over(self) -> None:
         self._job = None
-        self._cancel = None
         self._set_running(False)
 
     def _on_progress(self, fraction: float, message: str) -> None:

@@ -34,16 +34,19 @@ from lamapaint.io.autosave import RecoverableSession, discard_session, list_reco
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
+from lamapaint.qt.canvas.placeholder import EmptyCanvasHint
 from lamapaint.qt.canvas.view import CanvasView
 from lamapaint.qt.canvas_keys import CanvasKeys
+from lamapaint.qt.dialogs.help import HelpMenu
 from lamapaint.qt.document_adapter import DocumentAdapter
-from lamapaint.qt.files import DocumentFiles
+from lamapaint.qt.files import FILES_LANE, DocumentFiles
 from lamapaint.qt.first_run import FirstRunPanel
+from lamapaint.qt.icons import set_toolbar_icons
+from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import RemovalController
-from lamapaint.qt.tasks import TaskRunner
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
@@ -69,17 +72,15 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings.load()
         self.engine_overrides: dict[str, Any] = {}  # tests and power users: e.g. {"weights": Path}
         self.adapter = DocumentAdapter(self)
-        self.tasks = TaskRunner(self)
-        self.actions = Actions(self)
+        self.jobs = JobRunner(self)
+        self.window_actions = Actions(self)
         self.view = CanvasView(self)
-        self.tools: dict[str, Tool] = {
-            "brush": BrushTool(), "eraser": EraserTool(), "lasso": LassoTool(), "rectangle": RectTool(), "hand": HandTool(),
-        }
+        self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), HandTool())}
         self.view.set_pan_tool(HandTool())
         self.view.set_tool(self.tools["brush"])
-        self.removal = RemovalController(self.adapter, self.engine_options, self)
-        self.files = DocumentFiles(self.adapter, self.tasks, self.settings, self)
-        self.autosave = AutosaveController(self.adapter, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
+        self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
+        self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
+        self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.first_run = FirstRunPanel(self.view.viewport())
         self._histogram: HistogramPanel | None = None
         self._last_fill: tuple[str, Any, Any] | None = None
@@ -88,15 +89,18 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         # Canvas keys act from any panel; text fields keep theirs (see canvas_keys.py).
-        self.addActions(self.actions.canvas_actions())
+        self.addActions(self.window_actions.canvas_actions())
         self.canvas_keys = CanvasKeys(self, self.view.hold_key)
         self._build_menus()
+        self.help_menu = HelpMenu(self, self.window_actions.shortcuts_help, self.window_actions.about)  # last menu
         self._build_toolbars()
+        set_toolbar_icons(self.window_actions)
+        self.empty_hint = EmptyCanvasHint(self.view, self.adapter, self.window_actions.open)
         self._build_docks()
         self._build_status_bar()
         self._connect()
         self.set_brush_size(self.settings.brush_size)
-        self.actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
+        self.window_actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
         self._restore_geometry()
         self._update_document_actions()
         self._update_title()
@@ -105,7 +109,7 @@ class MainWindow(QMainWindow):
 
     # -- building -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        a = self.actions
+        a = self.window_actions
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(a.open)
@@ -131,10 +135,10 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
 
     def _build_toolbars(self) -> None:
-        a = self.actions
+        a = self.window_actions
         tools = QToolBar("Tools", self)
         tools.setObjectName("toolsToolbar")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tools.addAction(a.remove)
         tools.addSeparator()
         for action in a.tools():
@@ -200,7 +204,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(w)
 
     def _connect(self) -> None:
-        a = self.actions
+        a = self.window_actions
         a.open.triggered.connect(self.files.ask_open)
         a.save.triggered.connect(lambda: self.files.save())
         a.save_as.triggered.connect(lambda: self.files.save_as())
@@ -217,7 +221,7 @@ class MainWindow(QMainWindow):
         a.zoom_fit.triggered.connect(self.view.fit)
         a.zoom_100.triggered.connect(self.view.actual_size)
         a.compare.toggled.connect(self.view.set_compare)
-        for name, action in zip(Actions.TOOL_NAMES, a.tools()):
+        for name, action in a.tool_actions.items():
             action.triggered.connect(lambda _checked=False, n=name: self.select_tool(n))
         a.brush_smaller.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() / 1.25)))
         a.brush_bigger.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() * 1.25) + 1))
@@ -228,13 +232,14 @@ class MainWindow(QMainWindow):
         a.show_histogram.toggled.connect(self._toggle_histogram)
         self.brush_slider.valueChanged.connect(self.set_brush_size)
         self.brush_spin.valueChanged.connect(self.set_brush_size)
-        self.cancel_button.clicked.connect(self.removal.cancel)
+        self.cancel_button.clicked.connect(self.cancel_running)
         self.first_run.modelInstalled.connect(self._model_installed)
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
         self.adapter.historyChanged.connect(self._update_history_actions)
         self.adapter.cleanChanged.connect(lambda _clean: self._update_title())
+        self.adapter.projectPathChanged.connect(self._update_title)
         self.layers_panel.layerSelected.connect(self.view.select_layer)
         self.view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.view.cursorMoved.connect(self._show_cursor)
@@ -252,7 +257,8 @@ class MainWindow(QMainWindow):
         self.autosave.failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
-        self.tasks.busyChanged.connect(self._tasks_busy)
+        self.jobs.busyChanged.connect(self._jobs_busy)
+        self.jobs.progress.connect(self._show_progress)
 
     # -- document -------------------------------------------------------------------------------
     @property
@@ -289,11 +295,14 @@ class MainWindow(QMainWindow):
             if not self.autosave.claim(session):  # another window restored it first
                 self.show_message(f"The autosave of {session.photo_name} is already open in another window.")
                 return
-            self.tasks.run(
+            self.jobs.submit(
+                FILES_LANE,
                 f"Restoring {session.photo_name}…",
-                lambda: restore_session(session),
+                lambda _progress, _cancel: restore_session(session),
                 lambda doc: self._recovered(doc, session),
                 lambda exc: self._recovery_failed(exc),
+                on_cancelled=self.autosave.release_claim,
+                foreground=True,
             )
         elif dialog.choice == RecoveryDialog.DISCARD:
             for session in sessions:
@@ -343,8 +352,7 @@ class MainWindow(QMainWindow):
     # -- tools ----------------------------------------------------------------------------------
     def select_tool(self, name: str) -> None:
         self.view.set_tool(self.tools[name])
-        action = dict(zip(Actions.TOOL_NAMES, self.actions.tools()))[name]
-        action.setChecked(True)
+        self.window_actions.tool_actions[name].setChecked(True)
 
     def set_brush_size(self, size: int) -> None:
         size = max(BRUSH_MIN, min(BRUSH_MAX, int(size)))
@@ -357,7 +365,7 @@ class MainWindow(QMainWindow):
         self.view.set_brush_radius(size / 2)
 
     def _stroke_finished(self) -> None:
-        if self.actions.auto_remove.isChecked():
+        if self.window_actions.auto_remove.isChecked():
             self.removal.remove()
 
     def _set_auto_remove(self, on: bool) -> None:
@@ -365,15 +373,30 @@ class MainWindow(QMainWindow):
 
     # -- removal feedback -----------------------------------------------------------------------
     def _removal_busy(self, busy: bool) -> None:
+        self.window_actions.cancel_removal.setEnabled(busy)
+        self._show_busy()
+
+    def _removal_progress(self, fraction: float, message: str) -> None:
+        if not self.jobs.busy:  # a file job the person waits for owns the progress bar
+            self._show_progress(fraction, message)
+
+    def _show_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        self.busy_label.setText(message)
+
+    def _show_busy(self) -> None:
+        """One progress bar and Cancel button for whatever the person waits for (a file job or a removal)."""
+        busy = self.jobs.busy or self.removal.busy
         self.progress_bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        self.actions.cancel_removal.setEnabled(busy)
+        self.cancel_button.setToolTip("Stop the running file operation" if self.jobs.busy else "Stop the running removal")
         if not busy:
             self.busy_label.setText("")
 
-    def _removal_progress(self, fraction: float, message: str) -> None:
-        self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
-        self.busy_label.setText(message)
+    def cancel_running(self) -> None:
+        """The status bar's Cancel: stops the file job being waited for, else the removal."""
+        if not self.jobs.cancel_foreground():
+            self.removal.cancel()
 
     def _removal_failed(self, message: str) -> None:
         self.show_message(message)
@@ -425,7 +448,7 @@ class MainWindow(QMainWindow):
             self.histogram_dock = self._dock("Fill histogram", "histogramDock", self._histogram, Qt.DockWidgetArea.RightDockWidgetArea)
             self.tabifyDockWidget(self.history_dock, self.histogram_dock)
             # toggleViewAction follows close-button clicks but not tab switches (visibilityChanged would).
-            self.histogram_dock.toggleViewAction().toggled.connect(self.actions.show_histogram.setChecked)
+            self.histogram_dock.toggleViewAction().toggled.connect(self.window_actions.show_histogram.setChecked)
             if self._last_fill is not None:
                 self._histogram.show_fill(*self._last_fill)
         self.histogram_dock.setVisible(on)
@@ -440,22 +463,23 @@ class MainWindow(QMainWindow):
     def _show_cursor(self, pos: tuple[int, int] | None) -> None:
         self.cursor_label.setText("" if pos is None else f"x {pos[0]}, y {pos[1]}")
 
-    def _tasks_busy(self, busy: bool, label: str) -> None:
+    def _jobs_busy(self, busy: bool, label: str) -> None:
         if busy:
+            self.progress_bar.setValue(0)
             self.busy_label.setText(label)
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
-            self.busy_label.setText("")
             self.unsetCursor()
+        self._show_busy()
 
     def _update_history_actions(self) -> None:
-        self.actions.update_history(self.adapter.undo_label, self.adapter.redo_label)
+        self.window_actions.update_history(self.adapter.undo_label, self.adapter.redo_label)
 
     def _update_document_actions(self) -> None:
         has_doc = self.document is not None
-        for action in self.actions.document_actions():
+        for action in self.window_actions.document_actions():
             action.setEnabled(has_doc)
-        self.actions.cancel_removal.setEnabled(self.removal.busy)
+        self.window_actions.cancel_removal.setEnabled(self.removal.busy)
         self._update_history_actions()
 
     def _update_title(self) -> None:
@@ -520,7 +544,7 @@ class MainWindow(QMainWindow):
         self.first_run.cancel()
         self.canvas_keys.remove()
         self.removal.shutdown()
-        self.tasks.wait()
+        self.jobs.wait(FILES_LANE)
         self.autosave.shutdown()
         self._save_settings()
         self.adapter.set_document(None)

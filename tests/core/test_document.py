@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -294,3 +295,52 @@ def test_add_layer_clears_only_its_own_hole_in_one_undo_step() -> None:
     doc.undo()
     np.testing.assert_array_equal(doc.mask, before)
     assert len(doc.layers) == 0
+
+
+def test_commands_need_only_the_narrow_target() -> None:
+    """Commands work on anything with a mask, a layer stack and the two notifications."""
+    from lamapaint.core.commands import AddLayerCommand, DeleteLayerCommand, InvertMaskCommand, MoveLayerCommand
+    from lamapaint.core.layers import LayerStack
+
+    class Target:
+        def __init__(self) -> None:
+            self.mask = np.zeros((H, W), np.uint8)
+            self.layers = LayerStack()
+            self.changes: list[tuple[str, Rect | None]] = []
+
+        def mask_changed(self, rect: Rect | None) -> Rect | None:
+            self.changes.append(("mask", rect))
+            return rect
+
+        def layers_changed(self, rect: Rect | None) -> Rect | None:
+            self.changes.append(("layers", rect))
+            return rect
+
+    target = Target()
+    doc = Document(_image())
+    first, second = _layer(doc, 1), _layer(doc, 2)
+    target.mask[first.rect.slices][first.source_mask != 0] = 255
+    before = target.mask.copy()
+    add = AddLayerCommand(first, 0, clear_mask=True)
+    add.apply(target)
+    assert list(target.layers) == [first] and not target.mask.any()
+    AddLayerCommand(second, 1, clear_mask=False).apply(target)
+    MoveLayerCommand(second, 1, 0).apply(target)
+    assert [layer.id for layer in target.layers] == [second.id, first.id]
+    DeleteLayerCommand(second, 0).apply(target)
+    add.revert(target)
+    assert len(target.layers) == 0 and np.array_equal(target.mask, before)
+    InvertMaskCommand().apply(target)
+    assert np.array_equal(target.mask, 255 - before)
+    assert {kind for kind, _ in target.changes} == {"mask", "layers"}
+
+
+def test_project_path_changes_only_through_the_document() -> None:
+    doc = Document(_image())
+    seen: list[str] = []
+    doc.add_listener(lambda change: seen.append(change.kind))
+    with pytest.raises(AttributeError):
+        doc.project_path = Path("elsewhere.lamapaint")  # type: ignore[misc]
+    doc.set_project_path(Path("a.lamapaint"))
+    doc.set_project_path(Path("a.lamapaint"))
+    assert doc.project_path == Path("a.lamapaint") and seen == ["path"] and doc.is_clean

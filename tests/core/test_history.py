@@ -1,10 +1,9 @@
-"""History: undo/redo, grouping, the clean marker and the byte budget, on a tiny target."""
+"""History: undo/redo, the clean marker and the byte budget, on a tiny target."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from lamapaint.core.geometry import Rect
 from lamapaint.core.history import Command, History
@@ -67,33 +66,6 @@ def test_new_branch_drops_redo() -> None:
     h.undo()
     h.push(Append(2))
     assert not h.can_redo and t.values == [2]
-
-
-def test_groups_are_one_step_and_abort_reverts() -> None:
-    h, t = _history()
-    h.begin_group("stroke")
-    h.push(Append(1))
-    h.push(Append(2))
-    assert not h.can_undo
-    with pytest.raises(RuntimeError):
-        h.undo()
-    h.commit_group()
-    assert h.undo_label == "stroke" and h.undo_count == 1
-    h.undo()
-    assert t.values == []
-    h.redo()
-    assert t.values == [1, 2]
-    h.begin_group("aborted")
-    h.push(Append(3))
-    h.begin_group("inner")
-    h.push(Append(4))
-    h.commit_group()
-    h.abort_group()
-    assert t.values == [1, 2] and h.undo_count == 1
-    h.begin_group("empty")
-    assert h.commit_group() is None and h.undo_count == 1
-    with pytest.raises(RuntimeError):
-        h.commit_group()
 
 
 def test_clean_marker_across_undo_redo_and_branches() -> None:

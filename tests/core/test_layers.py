@@ -118,3 +118,34 @@ def test_merge_ignores_hidden_layers() -> None:
         LayerStack([merged]).composite(original, Rect(0, 0, 30, 30)),
         LayerStack([below]).composite(original, Rect(0, 0, 30, 30)),
     )
+
+
+def _solid(name: str, x0: int) -> Layer:
+    return Layer.create(name, Rect(x0, 0, x0 + 2, 2), np.zeros((2, 2, 3), np.uint8), np.full((2, 2), 255, np.uint8))
+
+
+def test_stack_mutators_keep_order_and_unique_ids() -> None:
+    a, b, c = _solid("a", 0), _solid("b", 2), _solid("c", 4)
+    stack = LayerStack([a, b])
+    stack.insert(2, c)
+    assert [layer.name for layer in stack] == ["a", "b", "c"]
+    with pytest.raises(ValueError):
+        stack.insert(0, a)
+    stack.move(0, 2)
+    assert [layer.name for layer in stack] == ["b", "c", "a"]
+    hidden = a.replace(visible=False)
+    stack.replace(a.id, hidden)
+    assert stack.find(a.id) is hidden and stack.index(a.id) == 2
+    with pytest.raises(ValueError):
+        stack.replace(a.id, b)  # b's id is taken by another layer
+    merged = merge_layers(b, c)
+    stack.merge(0, merged)
+    assert [layer.id for layer in stack] == [merged.id, a.id]
+    stack.unmerge(0, b, c)
+    assert [layer.id for layer in stack] == [b.id, c.id, a.id]
+    assert stack.remove(c.id) == 1 and [layer.id for layer in stack] == [b.id, a.id]
+    with pytest.raises(KeyError):
+        stack.remove(c.id)
+    with pytest.raises(ValueError):
+        LayerStack([a, a])
+    assert not hasattr(stack, "layers")  # the list is private: no one edits it behind the commands

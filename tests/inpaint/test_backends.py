@@ -44,6 +44,19 @@ def test_opencv_fills_the_hole_and_keeps_the_rest(name: str) -> None:
     assert run.regions[0].rect.area < 120 * 160
 
 
+def test_fill_hole_is_inpaint_cut_to_the_hole_box() -> None:
+    from lamapaint.inpaint.hole import HoleMask
+
+    image, mask = _grey_with_red_square()
+    backend = OpenCVBackend()
+    whole, _ = backend.inpaint(image, mask)
+    hole = HoleMask.from_mask(mask)
+    read: list = []
+    patch, run = backend.fill_hole(lambda rect: read.append(rect) or image[rect.slices].copy(), hole)
+    np.testing.assert_array_equal(patch, whole[hole.box.slices])
+    assert all(rect.area < image.shape[0] * image.shape[1] for rect in read) and run.regions
+
+
 def test_opencv_radius_grows_with_the_photo() -> None:
     assert opencv_radius(400, 600) == 3
     assert opencv_radius(4000, 6000) == 12

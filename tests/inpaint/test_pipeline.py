@@ -10,7 +10,8 @@ from lamapaint.core.geometry import Rect
 from lamapaint.inpaint.backends import InpaintOptions, LamaBackend
 from lamapaint.inpaint.lama import build_generator
 from lamapaint.inpaint.optimize import prepare_generator
-from lamapaint.inpaint.pipeline import lama_fill, run_regions
+from lamapaint.inpaint.hole import HoleMask
+from lamapaint.inpaint.pipeline import RegionFill, array_source, fill_hole, lama_fill, paste_hole
 from lamapaint.inpaint.regions import plan_regions
 from lamapaint.inpaint.weights import deterministic_state_dict
 from lamapaint.jobs import Cancelled, CancelToken
@@ -29,6 +30,13 @@ class RecordingForward:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         self.inputs.append(x.clone())
         return torch.full((x.shape[0], 3, x.shape[2], x.shape[3]), self.value)
+
+
+def run_regions(fill: RegionFill, image: np.ndarray, mask: np.ndarray, plan: list, **kwargs: object) -> tuple[np.ndarray, list]:
+    """The whole-photo path of ``Backend.inpaint``: the hole's fill pasted into a copy of the photo."""
+    hole = HoleMask.from_mask(mask)
+    patch, infos = fill_hole(fill, array_source(image), hole, plan, **kwargs)  # type: ignore[arg-type]
+    return paste_hole(image, hole, patch), infos
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -106,6 +114,43 @@ def test_progress_reaches_one() -> None:
     mask[10:20, 10:20] = 255
     run_regions(lambda i, h: i.copy(), _photo(100, 100), mask, plan_regions(mask, "crop"), progress=lambda f, m: seen.append((f, m)))
     assert seen[0][0] == 0.0 and seen[-1][0] == 1.0
+
+
+def test_fill_hole_returns_the_hole_box_and_never_writes_the_source() -> None:
+    image = _photo(300, 900)
+    image.flags.writeable = False  # a view of it is what the pipeline reads
+    mask = np.zeros((300, 900), np.uint8)
+    mask[100:150, 50:100] = 255
+    mask[120:160, 700:760] = 255
+    hole = HoleMask.from_mask(mask)
+    plan = plan_regions(hole, "crop")
+    assert len(plan) == 2
+    read: list[Rect] = []
+
+    def source(rect: Rect) -> np.ndarray:
+        read.append(rect)
+        return image[rect.slices]
+
+    patch, infos = fill_hole(lambda img, h: np.where(h[..., None], np.uint8(7), img), source, hole, plan)
+    assert hole.box == Rect(50, 100, 760, 160) and patch.shape == (60, 710, 3)
+    assert (patch[hole.pixels] == 7).all() and np.array_equal(patch[~hole.pixels], image[hole.box.slices][~hole.pixels])
+    assert read == [hole.box, *(r.rect for r in plan)]  # only the regions, never the whole photo
+    assert [i.rect for i in infos] == [r.rect for r in plan]
+
+
+def test_fill_hole_writes_into_a_fresh_source_array_without_copying_it() -> None:
+    image = _photo(100, 100)
+    mask = np.zeros((100, 100), np.uint8)
+    mask[40:60, 40:60] = 255
+    hole = HoleMask.from_mask(mask)
+    fresh: list[np.ndarray] = []
+
+    def composite(rect: Rect) -> np.ndarray:  # like Document.composite: a new array each time
+        fresh.append(image[rect.slices].copy())
+        return fresh[-1]
+
+    patch, _ = fill_hole(lambda img, h: np.zeros_like(img), composite, hole, plan_regions(hole, "crop"))
+    assert np.shares_memory(patch, fresh[0]) and not patch[hole.pixels].any()
 
 
 @pytest.mark.slow

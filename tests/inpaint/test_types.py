@@ -20,6 +20,7 @@ from lamapaint.inpaint.types import (
     RunInfo,
     UnsafePickleError,
     WeightsError,
+    run_brief,
     run_details,
     run_summary,
 )
@@ -73,5 +74,6 @@ def test_run_info_from_something_else_is_none() -> None:
 def test_summary_speaks_plainly_and_details_carry_the_technical_words() -> None:
     assert run_summary(_run()) == "Removed in 2.2 s with LaMa"
     assert run_summary(_run(backend="opencv", model="opencv-telea", precision="uint8")) == "Removed in 2.2 s with the basic fill"
+    assert run_brief(_run(scale=0.5)).endswith(f"strategy {_run().strategy} (scale 0.50, {len(_run().regions)} region(s), {_run().network_pixels} network px)")
     details = run_details(_run(scale=0.5))
     assert "big-lama" in details and "bf16" in details and "50%" in details

@@ -15,10 +15,9 @@ from lamapaint.io.atomic import DestinationExistsError, atomic_write, atomic_wri
 def test_failure_half_way_keeps_the_previous_file_and_leaves_no_temp(tmp_path: Path) -> None:
     dest = tmp_path / "photo.jpg"
     dest.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(dest) as fh:
-            fh.write(b"half")
-            raise RuntimeError("disk on fire")
+    with pytest.raises(RuntimeError), atomic_write(dest) as fh:
+        fh.write(b"half")
+        raise RuntimeError("disk on fire")
     assert dest.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]
 

@@ -91,7 +91,7 @@ def test_crashed_process_is_recovered_exactly(tmp_path: Path) -> None:
         from tests.io.test_autosave import _doc
         from lamapaint.io.autosave import Autosaver
         doc = _doc()
-        doc.project_path = None
+        doc.set_project_path(None)
         saver = Autosaver()
         saver.save(doc.snapshot())
         np.save({str(expected)!r}, doc.composite())
@@ -121,7 +121,7 @@ def test_crashed_process_is_recovered_exactly(tmp_path: Path) -> None:
 def test_discard_session_removes_a_crashed_session(tmp_path: Path) -> None:
     saver = Autosaver(folder=tmp_path)
     doc = _doc()
-    doc.project_path = tmp_path / "mine.lamapaint"
+    doc.set_project_path(tmp_path / "mine.lamapaint")
     saver.save(doc.snapshot())
     saver._lock_fh.close()  # what the OS does when the process dies
     saver._lock_fh = None

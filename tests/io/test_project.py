@@ -65,7 +65,7 @@ def _document(with_source: bool = True, orientation: int = 1) -> Document:
 
 
 def _layer_meta(doc: Document) -> list[tuple]:
-    return [(l.id, l.name, l.rect, l.visible, l.info) for l in doc.layers]
+    return [(layer.id, layer.name, layer.rect, layer.visible, layer.info) for layer in doc.layers]
 
 
 @pytest.mark.parametrize("with_source", [True, False])

@@ -65,7 +65,7 @@ def test_second_window_does_not_take_a_session_the_first_restored(qtbot, window:
         # The second window's prompt was already open with the same list when the first restored.
         monkeypatch.setattr(main_window_module, "list_recoverable", lambda: [session])
         second.offer_recovery()
-        qtbot.waitUntil(lambda: window.document is not None and not second.tasks.busy, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.document is not None and not second.jobs.busy, timeout=WAIT_MS)
         assert second.document is None
         assert "already open in another window" in second.statusBar().currentMessage()
         assert window.autosave.saver is not None and window.autosave.saver.session_id == session.session_id
@@ -83,7 +83,7 @@ def test_restore_brings_back_the_brush_size_and_the_photo_folder(qtbot, window: 
     assert window.brush_spin.value() == 77 and window.settings.brush_size == 77
     suggested: list[str] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, start, _filter: (suggested.append(start), ("", ""))[1])
-    window.actions.save.trigger()
+    window.window_actions.save.trigger()
     assert suggested and Path(suggested[0]).parent == photos
     assert Path(suggested[0]).name == "harbour.lamapaint"
 

@@ -47,12 +47,12 @@ def test_brush_stroke_paints_mask_and_is_one_undo_step(qtbot, doc_window: MainWi
     drag(qtbot, win, [(20, 20), (40, 22), (60, 30)])
     assert doc.mask[22, 40] == 255 and doc.mask[30, 60] == 255
     assert doc.mask[80, 10] == 0
-    assert win.actions.undo.text() == "&Undo Brush stroke"
+    assert win.window_actions.undo.text() == "&Undo Brush stroke"
     assert win.windowTitle().startswith("Untitled *")
-    win.actions.undo.trigger()
+    win.window_actions.undo.trigger()
     assert not doc.mask.any()
-    assert win.actions.redo.text() == "&Redo Brush stroke"
-    win.actions.redo.trigger()
+    assert win.window_actions.redo.text() == "&Redo Brush stroke"
+    win.window_actions.redo.trigger()
     assert doc.mask[22, 40] == 255
 
 
@@ -93,7 +93,7 @@ def test_brush_size_keys_and_slider(qtbot, doc_window: MainWindow) -> None:
 def test_zoom_fit_actual_and_wheel_keeps_point_under_cursor(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     view = win.view
-    win.actions.zoom_100.trigger()
+    win.window_actions.zoom_100.trigger()
     assert view.zoom == pytest.approx(1.0)
     view.set_zoom(8.0)  # the photo is larger than the viewport: it can scroll under the cursor
     view.centerOn(40, 40)
@@ -103,7 +103,7 @@ def test_zoom_fit_actual_and_wheel_keeps_point_under_cursor(qtbot, doc_window: M
     after = view.mapToScene(anchor)
     assert view.zoom == pytest.approx(10.0)
     assert abs(after.x() - before.x()) < 0.5 and abs(after.y() - before.y()) < 0.5
-    win.actions.zoom_fit.trigger()
+    win.window_actions.zoom_fit.trigger()
     vp = view.viewport().rect()
     assert view.zoom == pytest.approx(min(vp.width() / 128, vp.height() / 96) * 0.98, rel=1e-3)
     assert win.zoom_label.text().endswith("%")
@@ -139,8 +139,8 @@ def test_layers_panel_hide_rename_reorder_delete_and_compare(qtbot, doc_window: 
     # hide Blue through its check box
     panel.list.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert not doc.layers[1].visible and not win.view.layer_items[doc.layers[1].id].isVisible()
-    assert win.actions.undo.text() == "&Undo Hide layer"
-    win.actions.undo.trigger()
+    assert win.window_actions.undo.text() == "&Undo Hide layer"
+    win.window_actions.undo.trigger()
     assert doc.layers[1].visible
     # rename Red
     panel.list.item(1).setText("Red patch")
@@ -151,11 +151,11 @@ def test_layers_panel_hide_rename_reorder_delete_and_compare(qtbot, doc_window: 
     assert doc.layers[1].id == red_id
     assert tuple(doc.composite(Rect(25, 25, 26, 26))[0, 0]) == (255, 0, 0)
     # compare hides every layer item, layer state untouched
-    win.actions.compare.trigger()
+    win.window_actions.compare.trigger()
     assert not any(item.isVisible() for item in win.view.layer_items.values())
     assert all(layer.visible for layer in doc.layers)
     qtbot.keyClick(win.view, Qt.Key.Key_Backslash)
-    win.actions.compare.trigger()
+    win.window_actions.compare.trigger()
     assert all(item.isVisible() for item in win.view.layer_items.values())
     # delete the selected layer
     panel.list.setCurrentRow(0)
@@ -186,7 +186,7 @@ def test_open_photo_export_and_title(qtbot, window: MainWindow, photo_path: Path
     doc.add_layer(_layer(doc, 10, 10, 20, (255, 0, 0), "Red"))
     out = photo_path.with_name("photo-cleaned.png")
     window.files.export_to(out, "PNG")
-    qtbot.waitUntil(lambda: out.exists() and not window.tasks.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: out.exists() and not window.jobs.busy, timeout=10_000)
     exported = np.asarray(Image.open(out).convert("RGB"))
     np.testing.assert_array_equal(exported, doc.composite())
     assert tuple(exported[15, 15]) == (255, 0, 0)
@@ -225,11 +225,11 @@ def test_close_prompt(qtbot, doc_window: MainWindow, dialogs) -> None:  # noqa: 
 def test_geometry_and_settings_persist(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     win.set_brush_size(77)
-    win.actions.auto_remove.setChecked(True)
+    win.window_actions.auto_remove.setChecked(True)
     win.resize(700, 500)
     win.close()
     again = MainWindow()
-    assert again.brush_spin.value() == 77 and again.actions.auto_remove.isChecked()
+    assert again.brush_spin.value() == 77 and again.window_actions.auto_remove.isChecked()
     assert again.settings.window_geometry
     again.close()
 
@@ -256,13 +256,13 @@ def test_histogram_dock_is_lazy_and_toggles(qtbot, doc_window: MainWindow) -> No
 
     win = doc_window
     assert win._histogram is None
-    win.actions.show_histogram.setChecked(True)
+    win.window_actions.show_histogram.setChecked(True)
     assert win._histogram is not None and not win.histogram_dock.isHidden()
-    assert win.actions.show_histogram.isChecked()
+    assert win.window_actions.show_histogram.isChecked()
     rng = np.random.default_rng(1)
     win._histogram.show_fill("Removal 1", rng.integers(0, 256, (500, 3), dtype=np.uint8), rng.integers(0, 256, (900, 3), dtype=np.uint8))
     assert "500 filled pixels" in win._histogram.caption.text()
-    win.actions.show_histogram.setChecked(False)
+    win.window_actions.show_histogram.setChecked(False)
     assert win.histogram_dock.isHidden()
 
 

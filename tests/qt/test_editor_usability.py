@@ -171,7 +171,7 @@ def test_first_run_import_installs_and_hides(qtbot, dialogs, tmp_path: Path) -> 
 def test_large_hole_with_the_basic_fill_warns(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     win.document.fill_rect(Rect(20, 10, 90, 80))
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
     message = win.statusBar().currentMessage()
     assert "with the basic fill" in message and "meant for small blemishes" in message
@@ -183,16 +183,16 @@ def test_compare_shows_original_badge_and_menu_names_the_key(qtbot, doc_window: 
     badge = win.view.compare_badge
     geometry = win.view.geometry()
     assert not badge.isVisible()
-    win.actions.compare.trigger()
+    win.window_actions.compare.trigger()
     assert badge.isVisible() and badge.text() == "Original"
     assert win.view.geometry() == geometry
-    win.actions.compare.trigger()
+    win.window_actions.compare.trigger()
     assert not badge.isVisible()
     qtbot.keyPress(win.view, Qt.Key.Key_Backslash)
     assert badge.isVisible()
     qtbot.keyRelease(win.view, Qt.Key.Key_Backslash)
     assert not badge.isVisible()
-    assert "Hold \\" in win.actions.compare.text()
+    assert "Hold \\" in win.window_actions.compare.text()
 
 
 # -- 4: grow ------------------------------------------------------------------------------------
@@ -209,14 +209,14 @@ def test_grow_and_shrink_say_how_much(qtbot, window: MainWindow) -> None:
     window.set_document(Document(big))
     assert window.grow_spin.value() == 6
     doc = window.document
-    window.actions.grow_mask.trigger()
+    window.window_actions.grow_mask.trigger()
     assert "nothing to grow" in window.statusBar().currentMessage()
     doc.fill_rect(Rect(100, 100, 200, 200))
-    window.actions.grow_mask.trigger()
+    window.window_actions.grow_mask.trigger()
     assert window.statusBar().currentMessage() == "Mask grown by 6 px"
     assert mask_bbox(doc.mask) == Rect(94, 94, 206, 206)
     window.grow_spin.setValue(10)
-    window.actions.shrink_mask.trigger()
+    window.window_actions.shrink_mask.trigger()
     assert window.statusBar().currentMessage() == "Mask shrunk by 10 px"
     assert mask_bbox(doc.mask) == Rect(104, 104, 196, 196)
 
@@ -281,7 +281,7 @@ def test_a_file_that_does_not_open_does_not_ask_to_discard(qtbot, doc_window: Ma
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
     win.open_path(broken)
-    qtbot.waitUntil(lambda: not win.tasks.busy and bool(dialogs.asked), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not win.jobs.busy and bool(dialogs.asked), timeout=WAIT_MS)
     assert all("Unsaved changes" not in a for a in dialogs.asked)
     assert dialogs.asked[-1].startswith("Could not open")
     assert win.document is doc and doc.mask.any()
@@ -325,7 +325,7 @@ def test_layer_menu_hide_merge_details(qtbot, doc_window: MainWindow, dialogs) -
     assert doc.layers[0].visible
     panel.list.setCurrentRow(0)  # Blue
     panel.context_menu().actions()[3].trigger()
-    assert len(doc.layers) == 1 and win.actions.undo.text() == "&Undo Merge down"
+    assert len(doc.layers) == 1 and win.window_actions.undo.text() == "&Undo Merge down"
     panel.list.setCurrentRow(0)
     panel.context_menu().actions()[-1].trigger()
     assert "Merged from 2 layers" in dialogs.asked[-1]
@@ -337,16 +337,16 @@ def test_save_as_of_an_unmodified_document_updates_the_title(qtbot, doc_window: 
     assert win.document.is_clean and win.windowTitle().startswith("Untitled")
     dialogs.save_name = str(tmp_path / "beach.lamapaint")
     win.files.save_as()
-    qtbot.waitUntil(lambda: (tmp_path / "beach.lamapaint").exists() and not win.tasks.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: (tmp_path / "beach.lamapaint").exists() and not win.jobs.busy, timeout=WAIT_MS)
     assert win.windowTitle().startswith("beach.lamapaint — ")
 
 
 def test_installing_a_model_drops_the_cached_fallback(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     win.document.fill_rect(Rect(50, 40, 60, 50))
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
-    worker = win.removal._thread.worker
+    worker = win.removal._worker
     assert worker._backend is not None and worker._backend.fallback_reason
     win._model_installed(Path("big-lama.safetensors"))
     qtbot.waitUntil(lambda: worker._backend is None, timeout=WAIT_MS)  # the next removal looks again

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from lamapaint.core.document import Document
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
-from lamapaint.inpaint.types import RunInfo
+from lamapaint.inpaint.types import RegionInfo, RunInfo
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
 from tests.qt.conftest import drag, make_photo
@@ -45,22 +45,22 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     layer = doc.layers[0]
     assert layer.info["backend"] == "opencv-telea" and layer.info["seconds"] >= 0
     assert not doc.mask.any()  # the hole was cleared in the same step
-    assert win.actions.undo.text() == "&Undo Remove object"
+    assert win.window_actions.undo.text() == "&Undo Remove object"
     assert layer.id in win.view.layer_items
     # the dark square is gone: the fill is much brighter than the object was
     square = Rect(56, 40, 72, 56)
     assert doc.composite(square).mean() > 60 and doc.original[square.slices].mean() < 30
     assert "basic fill" in win.engine_label.text() and "opencv-telea" in win.engine_label.toolTip()
     # undo / redo
-    win.actions.undo.trigger()
+    win.window_actions.undo.trigger()
     assert len(doc.layers) == 0 and np.array_equal(doc.mask, hole) and not win.view.layer_items
-    win.actions.redo.trigger()
+    win.window_actions.redo.trigger()
     assert len(doc.layers) == 1 and not doc.mask.any()
     result = doc.composite()
     # hide through the panel
     win.layers_panel.list.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert np.array_equal(doc.composite(), doc.original)
-    win.actions.undo.trigger()
+    win.window_actions.undo.trigger()
     # save the project, reopen it, export it
     project = tmp_path / "work.lamapaint"
     win.files.save_to(project)
@@ -71,10 +71,12 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     qtbot.waitUntil(lambda: win.document is not None, timeout=WAIT_MS)
     reopened = win.document
     assert len(reopened.layers) == 1 and reopened.layers[0].info["backend"] == "opencv-telea"
+    run = RunInfo.from_dict(reopened.layers[0].info)  # the run's record survives the project file
+    assert run is not None and run == RunInfo.from_dict(layer.info) and run.backend == "opencv" and run.regions
     np.testing.assert_array_equal(reopened.composite(), result)
     out = tmp_path / "photo-cleaned.png"
     win.files.export_to(out, "PNG")
-    qtbot.waitUntil(lambda: out.exists() and not win.tasks.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: out.exists() and not win.jobs.busy, timeout=WAIT_MS)
     np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), result)
 
 
@@ -82,40 +84,70 @@ def test_auto_fallback_says_so_plainly(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     assert win.settings.model == "auto"
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
     assert win.statusBar().currentMessage().startswith("Removed in ")
     assert win.statusBar().currentMessage().endswith(" s with the basic fill.")
 
 
-def test_remove_with_deterministic_lama_weights(qtbot, doc_window: MainWindow, tmp_path: Path) -> None:
+def _install_lama_fourier(tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
-    from lamapaint.inpaint.backends import InpaintOptions, create_backend
     from lamapaint.inpaint.weights import deterministic_state_dict, import_model
 
     weights = tmp_path / "lama-fourier.safetensors"
     save_file(deterministic_state_dict("lama-fourier"), str(weights))
     import_model(weights, name="lama-fourier")
-    win = doc_window
-    win.settings.precision = "fp32"
-    win.settings.device = "cpu"
-    doc = win.document
-    paint_object(qtbot, win)
-    seen: list = []
-    win.removal._thread.submit.connect(seen.append)
-    win.actions.remove.trigger()
-    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("strategy", ["auto", "full"])
+def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path: Path, strategy: str) -> None:
+    """The planner alone decides the context: the editor's result is the CLI's, pixel for pixel."""
+    from lamapaint.cli import EXIT_OK, main
+
+    _install_lama_fourier(tmp_path)
+    rgb = make_photo(320, 400, seed=3)  # larger than any context the old editor crop gave a small hole
+    photo, mask_path, out = tmp_path / "photo.png", tmp_path / "mask.png", tmp_path / "out.png"
+    Image.fromarray(rgb).save(photo)
+    win = window
+    win.settings.precision, win.settings.device, win.settings.strategy = "fp32", "cpu", strategy
+    doc = Document(rgb)
+    win.set_document(doc)
+    doc.fill_rect(Rect(185, 145, 215, 175))
+    doc.fill_polygon([(40.5, 250.5), (90.5, 230.5), (70.5, 300.5)])  # a second hole, near the border
+    Image.fromarray(doc.mask).save(mask_path)
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
-    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32"
-    assert not win.first_run.isVisible()
-    # the layer holds exactly what the engine makes of the same crop
-    request = seen[0]
-    expected = create_backend(InpaintOptions(device="cpu", precision="fp32")).inpaint(request.image, request.mask, InpaintOptions(device="cpu", precision="fp32"))[0]
-    rel = layer.rect.relative_to(request.crop)
-    cov = layer.coverage > 0
-    np.testing.assert_array_equal(layer.rgb[cov], expected[rel.slices][cov])
-    np.testing.assert_array_equal(doc.composite()[~(doc.touched())], doc.original[~doc.touched()])
+    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.first_run.isVisible()
+
+    argv = ["remove", str(photo), "--mask", str(mask_path), "-o", str(out), "--device", "cpu", "--precision", "fp32",
+            "--strategy", strategy, "-q"]
+    assert main(argv) == EXIT_OK
+    np.testing.assert_array_equal(doc.composite(), np.asarray(Image.open(out).convert("RGB")))
+    # the layer is a tight patch around the holes, and its record is the run's
+    assert layer.rect == Rect(40, 145, 215, 301)
+    run = RunInfo.from_dict(layer.info)
+    assert run is not None and run.requested_strategy == strategy and run.model == "lama-fourier"
+    if strategy == "full":
+        assert [r.rect for r in run.regions] == [Rect(0, 0, 400, 320)]
+
+
+def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated: "_GatedBackend") -> None:
+    """The GUI thread sends the hole's box and a frozen view of the layers, not a crop of the composite."""
+    win = doc_window
+    doc = win.document
+    seen: list = []
+    submit = win.removal._worker.submit
+    win.removal._worker.submit = lambda request: (seen.append(request), submit(request))[1]
+    paint_object(qtbot, win)
+    win.window_actions.remove.trigger()
+    (request,) = seen
+    assert request.original is doc.original and request.layers == tuple(doc.layers)
+    assert request.hole.box.area < doc.width * doc.height and request.hole.pixels.sum() == (doc.mask != 0).sum()
+    gated.gate.set()
+    qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
+    assert doc.layers[0].rect == request.hole.box
 
 
 class _GatedBackend:
@@ -130,14 +162,15 @@ class _GatedBackend:
         self.gate = threading.Event()
         self.started = threading.Event()
 
-    def inpaint(self, image, mask, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
+    def fill_hole(self, source, hole, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
         self.started.set()
         while not self.gate.wait(0.01):
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("cancelled")
-        out = image.copy()
-        out[mask > 0] = (200, 180, 160)
-        return out, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
+        patch = source(hole.box).copy()
+        patch[hole.pixels] = (200, 180, 160)
+        region = RegionInfo(hole.box.pad(8).clip(hole.width, hole.height), hole.box, "crop", 1.0, (0, 0), 0, 0.01)
+        return patch, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01, (region,))
 
 
 @pytest.fixture
@@ -153,7 +186,7 @@ def test_cancel_keeps_document(qtbot, doc_window: MainWindow, gated: _GatedBacke
     win = doc_window
     paint_object(qtbot, win)
     mask = win.document.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     assert win.cancel_button.isVisible()
     qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
@@ -169,12 +202,12 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     doc = win.document
     paint_object(qtbot, win)
     hole = doc.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     # the GUI thread is free: paint far from the job's hole, zoom, then let the job finish
     win.set_brush_size(4)
     drag(qtbot, win, [(5, 5), (6, 6)])
-    win.actions.zoom_in.trigger()
+    win.window_actions.zoom_in.trigger()
     assert doc.mask[5, 5] == 255
     gated.gate.set()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
@@ -183,8 +216,8 @@ def test_painting_during_removal_is_kept_and_gui_responds(qtbot, doc_window: Mai
     # the job's hole, and only it, was cleared, in the same undo step as the layer
     painted_hole = hole > 0
     assert not doc.mask[painted_hole].any()
-    assert win.actions.undo.text() == "&Undo Remove object"
-    win.actions.undo.trigger()
+    assert win.window_actions.undo.text() == "&Undo Remove object"
+    win.window_actions.undo.trigger()
     assert len(doc.layers) == 0 and np.array_equal(doc.mask > 0, painted_hole | (doc.mask > 0)) and doc.mask[48, 64] == 255
     assert doc.mask[5, 5] == 255
 
@@ -193,7 +226,7 @@ def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBac
     win = doc_window
     doc = win.document
     paint_object(qtbot, win)
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     assert gated.started.wait(10)
     # something under the job's region changes: its result no longer fits
     patch = np.zeros((10, 10, 3), np.uint8)
@@ -206,18 +239,31 @@ def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBac
     assert doc.mask[48, 64] == 255  # the hole is still painted: Remove can run again
 
 
+def test_result_stays_when_only_pixels_it_did_not_read_changed(qtbot, doc_window: MainWindow, gated: _GatedBackend) -> None:
+    win = doc_window
+    doc = win.document
+    paint_object(qtbot, win)
+    win.window_actions.remove.trigger()
+    assert gated.started.wait(10)
+    far = Layer.create("far", Rect(110, 80, 120, 90), np.zeros((10, 10, 3), np.uint8), np.full((10, 10), 255, np.uint8))
+    doc.add_layer(far, clear_mask=False)  # outside every region the engine read
+    gated.gate.set()
+    qtbot.waitUntil(lambda: len(doc.layers) == 2, timeout=WAIT_MS)
+    assert tuple(doc.composite()[48, 64]) == (200, 180, 160)
+
+
 def test_worker_error_shows_message_and_leaves_document(qtbot, doc_window: MainWindow, dialogs, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     import lamapaint.inpaint.backends as backends
 
     class Failing(_GatedBackend):
-        def inpaint(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        def fill_hole(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
             raise backends.InpaintError("Out of memory on cuda: try the 'resize' strategy")
 
     monkeypatch.setattr(backends, "create_backend", lambda options: Failing())
     win = doc_window
     paint_object(qtbot, win)
     mask = win.document.mask.copy()
-    win.actions.remove.trigger()
+    win.window_actions.remove.trigger()
     wait_idle(qtbot, win)
     assert any("Out of memory" in q for q in dialogs.asked)
     assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
@@ -226,7 +272,7 @@ def test_worker_error_shows_message_and_leaves_document(qtbot, doc_window: MainW
 def test_auto_remove_after_stroke(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     win.settings.model = "opencv-telea"
-    win.actions.auto_remove.setChecked(True)
+    win.window_actions.auto_remove.setChecked(True)
     paint_object(qtbot, win)
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
 
@@ -255,15 +301,6 @@ def test_recovery_prompt_restores_autosave(qtbot, window: MainWindow, monkeypatc
     qtbot.waitUntil(lambda: window.document is not None, timeout=WAIT_MS)
     assert window.document.mask[10, 10] == 255 and not window.document.is_clean
     assert window.windowTitle().split(" — ")[0].endswith("*")
-
-
-def test_context_rect_margin_grows_capped_and_clipped() -> None:
-    from lamapaint.qt.removal import MAX_MARGIN, MIN_MARGIN, context_rect
-
-    assert context_rect(Rect(500, 500, 510, 510), 2000, 2000) == Rect(500 - MIN_MARGIN, 500 - MIN_MARGIN, 510 + MIN_MARGIN, 510 + MIN_MARGIN)
-    assert context_rect(Rect(0, 0, 10, 10), 100, 80) == Rect(0, 0, 100, 80)
-    big = context_rect(Rect(1000, 1000, 3000, 1100), 10_000, 10_000)
-    assert big == Rect(1000 - MAX_MARGIN, 1000 - MAX_MARGIN, 3000 + MAX_MARGIN, 1100 + MAX_MARGIN)
 
 
 def test_engine_errors_reach_the_user_in_their_own_words() -> None:

@@ -23,7 +23,7 @@ CODES = {"ENOSPC": (errno.ENOSPC, "The disk is full: "), "EACCES": (errno.EACCES
 
 
 def _idle(qtbot, win: MainWindow) -> None:  # noqa: ANN001
-    qtbot.waitUntil(lambda: not win.tasks.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not win.jobs.busy, timeout=WAIT_MS)
 
 
 def _stray(folder: Path) -> list[str]:
@@ -42,7 +42,7 @@ def test_project_save_on_a_full_disk(qtbot, doc_window: MainWindow, dialogs: Dia
     doc.fill_rect(Rect(40, 40, 60, 60))
     with monkeypatch.context() as patch:
         faults = inject_write_fault(patch, "write", code, after_bytes=len(before) // 2)
-        win.actions.save.trigger()
+        win.window_actions.save.trigger()
         _idle(qtbot, win)
     assert faults.injected >= 1 and faults.bytes_written > 0
     assert project.read_bytes() == before and _stray(tmp_path) == []
@@ -56,7 +56,7 @@ def test_close_with_save_on_a_full_disk_keeps_the_window_open(qtbot, doc_window:
     from PySide6.QtWidgets import QMessageBox
 
     win, doc = doc_window, doc_window.document
-    doc.project_path = tmp_path / "trip.lamapaint"
+    doc.set_project_path(tmp_path / "trip.lamapaint")
     doc.fill_rect(Rect(5, 5, 20, 20))
     dialogs.button = QMessageBox.StandardButton.Save
     with monkeypatch.context() as patch:

@@ -96,14 +96,8 @@ class MaskItem(_PreviewedItem):
         self._preview = wrap_mask(self._small)
         self._refresh_preview(Rect(0, 0, self._w, self._h))
 
-    def set_buffer(self, mask: np.ndarray) -> None:
-        """The document may swap its mask array (load, undo of a clear); re-wrap the new one."""
-        if mask is not self._mask:
-            self._mask = mask
-            self._full = wrap_mask(mask)
-
-    def mask_changed(self, mask: np.ndarray, rect: Rect | None) -> None:
-        self.set_buffer(mask)
+    def mask_changed(self, rect: Rect | None) -> None:
+        """The document edited its mask in place (it never swaps the array) inside ``rect``."""
         full = Rect(0, 0, self._w, self._h)
         rect = full if rect is None else rect.clip(self._w, self._h)
         if rect.is_empty:

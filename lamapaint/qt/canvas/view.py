@@ -84,7 +84,7 @@ class CanvasView(QGraphicsView):
 
     def on_mask_changed(self, rect: Rect | None) -> None:
         if self.doc is not None and self.mask_item is not None:
-            self.mask_item.mask_changed(self.doc.mask, rect)
+            self.mask_item.mask_changed(rect)
 
     def sync_layers(self) -> None:
         """Match the layer items to the stack: reuse unchanged ones, build new ones from patches."""

@@ -2,17 +2,17 @@
 local file, choose model, device, precision and strategy. Choices go to Settings.
 
 The engine's weights module (and with it torch) is imported only when this dialog opens.
-Downloads and imports run on a plain thread; progress reaches the dialog through queued signals.
+Downloads and imports are jobs on the dialog's own job lane; progress reaches the dialog through
+queued signals, and closing the dialog cancels a running download.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamapaint.jobs import CancelToken, Cancelled
+from lamapaint.jobs import CancelToken
 from lamapaint.qt.dialogs.model_choices import DEVICE_CHOICES, MODEL_CHOICES, PRECISION_CHOICES, STRATEGY_CHOICES, Choice
+from lamapaint.qt.jobs import Job, JobRunner
 from lamapaint.qt.model_words import (
     IMPORT_FILTER,
     OFFERED_FILENAME,
@@ -47,43 +48,18 @@ log = logging.getLogger(__name__)
 DOWNLOADABLE = "big-lama"
 
 
-class ModelJob(QObject):
-    """Carries a background download or import's progress and outcome to the GUI thread.
-
-    ``failed`` carries the exception; ``lamapaint.qt.model_words.describe_model_error`` words it.
-    """
-
-    progress = Signal(float, str)
-    done = Signal(object)
-    failed = Signal(object)
-    cancelled = Signal()
-
-    def start(self, fn: Callable[[Callable[[float, str], None], CancelToken], Any], cancel: CancelToken) -> None:
-        def body() -> None:
-            try:
-                result = fn(lambda f, m: self.progress.emit(float(f), m), cancel)
-            except Cancelled:
-                self.cancelled.emit()
-            except Exception as exc:  # shown in the dialog, in plain words
-                log.info("Model job failed: %s", exc)
-                log.debug("Model job failed", exc_info=True)
-                self.failed.emit(exc)
-            else:
-                self.done.emit(result)
-
-        threading.Thread(target=body, name="lamapaint-model-job", daemon=True).start()
+MODELS_LANE = "models"
 
 
 class ModelManagerDialog(QDialog):
-    modelsChanged = Signal()
-
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models and Device")
         self.setMinimumWidth(560)
         self._settings = settings
-        self._cancel: CancelToken | None = None
-        self._job: ModelJob | None = None
+        self._jobs = JobRunner(self)
+        self._jobs.lane(MODELS_LANE)
+        self._job: Job | None = None
 
         self.installed = QListWidget(self)
         self.installed.setMinimumHeight(60)
@@ -179,23 +155,26 @@ class ModelManagerDialog(QDialog):
         self._run_job(f"Checking {path.name}…", lambda _progress, _cancel: import_model(path))
 
     def cancel_job(self) -> None:
-        if self._cancel is not None:
-            self._cancel.cancel()
+        if self._job is not None:
+            self._job.cancel()
             self.status.setText("Cancelling…")
 
     def _run_job(self, label: str, fn: Callable[[Callable[[float, str], None], CancelToken], Any]) -> None:
         if self._job is not None:
             return
-        self._cancel = CancelToken()
-        self._job = ModelJob(self)
-        self._job.progress.connect(self._on_progress)
-        self._job.done.connect(self._on_done)
-        self._job.failed.connect(self._on_failed)
-        self._job.cancelled.connect(self._on_cancelled)
         self._set_running(True)
         self.browser_help.setVisible(False)
         self.status.setText(label)
-        self._job.start(fn, self._cancel)
+        self._job = self._jobs.submit(
+            MODELS_LANE,
+            label,
+            fn,
+            on_done=self._on_done,
+            on_failed=self._on_failed,
+            on_cancelled=self._on_cancelled,
+            on_progress=self._on_progress,
+        )
+
     def _set_running(self, running: bool) -> None:
         self.download_button.setEnabled(not running)
         self.import_button.setEnabled(not running)
@@ -206,7 +185,6 @@ class ModelManagerDialog(QDialog):
     def _job_over(self) -> None:
         self._set_running(False)
         self._job = None
-        self._cancel = None
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
@@ -217,7 +195,6 @@ class ModelManagerDialog(QDialog):
         self._job_over()
         self.status.setText(f"Installed {Path(str(path)).stem}; the next removal uses it.")
         self.refresh()
-        self.modelsChanged.emit()
 
     def _on_failed(self, exc: BaseException) -> None:
         self._job_over()
@@ -235,9 +212,10 @@ class ModelManagerDialog(QDialog):
         settings.precision = self.precision_combo.currentData()
         settings.strategy = self.strategy_combo.currentData()
 
-    def reject(self) -> None:
+    def done(self, result: int) -> None:
+        """Closing the dialog (OK, Cancel, Esc, the title bar) cancels a running download or import."""
         self.cancel_job()
-        super().reject()
+        super().done(result)
 
 
 def available_devices() -> tuple[str, ...]:

@@ -1,4 +1,8 @@
-"""History panel: the undo stack as a list; clicking a row undoes or redoes up to it."""
+"""History panel: the undo stack as a list; clicking a row undoes or redoes up to it.
+
+It rebuilds on ``historyChanged`` only: once per recorded step (a whole stroke is one), never per
+brush stamp, and once after a click walks several steps.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ class HistoryPanel(QWidget):
     def __init__(self, adapter: DocumentAdapter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._adapter = adapter
-        self._updating = False
+        self._updating = False  # setting the current row ourselves, or walking the history
         self.list = QListWidget(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -28,6 +32,8 @@ class HistoryPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        if self._updating:
+            return  # a walk in progress: refreshed once at its end
         doc = self._adapter.document
         self._updating = True
         try:
@@ -44,14 +50,14 @@ class HistoryPanel(QWidget):
                 self.list.addItem(item)
             self.list.setCurrentRow(len(done))
         finally:
-            self._updating = False
+            self._updating = False  # setting the current row ourselves, or walking the history
 
     def _on_row(self, row: int) -> None:
         doc = self._adapter.document
         if self._updating or doc is None or row < 0:
             return
         done = doc.history.undo_count
-        # Walk the pointer; each step notifies listeners, which refresh this list afterwards.
+        # Walk the pointer; the steps' own notifications are ignored, the list is rebuilt once after.
         self._updating = True
         try:
             for _ in range(done - row):
@@ -59,5 +65,5 @@ class HistoryPanel(QWidget):
             for _ in range(row - done):
                 doc.redo()
         finally:
-            self._updating = False
+            self._updating = False  # setting the current row ourselves, or walking the history
         self.refresh()

@@ -1,0 +1,175 @@
+"""The Python API: ``remove(image, mask)`` and ``Remover``, for scripts and batch jobs.
+
+Images are numpy RGB uint8 arrays (H, W, 3) or PIL images; masks are numpy arrays or PIL images
+of the same size, any non-zero value a hole. What goes in comes back: an array for an array, a PIL
+image for a PIL image. The engine is the one ``lamapaint-cli remove`` and the editor use, so the
+same photo, mask and weights give the same pixels. Importing this module does not import torch;
+the first removal does (README, "Python API").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from lamapaint.inpaint.types import InpaintError, InpaintOptions, RunInfo
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+    from lamapaint.inpaint.types import Backend
+
+log = logging.getLogger(__name__)
+
+Picture = TypeVar("Picture", np.ndarray, "PILImage.Image")
+
+#: ``remove`` keeps this many Removers (one per distinct option set) loaded for the process.
+CACHED_REMOVERS = 4
+#: PIL modes whose single channel is the mask itself; other modes count any colour channel.
+_PIL_MASK_MODES = ("1", "L", "I", "I;16", "F")
+
+
+class Remover:
+    """A loaded model for many removals: ``Remover()(image, mask)``.
+
+    The model is loaded on the first call (that is when torch is imported) and kept until the
+    Remover is dropped. ``model="auto"`` takes the best installed LaMa weights; with none installed
+    it falls back to OpenCV's Telea fill, logs a warning and says why in ``fallback_reason``.
+    Calls from several threads are served one at a time. Raises ``InpaintError`` (from
+    ``lamapaint.inpaint.types``) for unknown options here, and for bad inputs, a device that
+    is not there or weights that cannot be loaded on the call.
+    """
+
+    def __init__(
+        self,
+        model: str = "auto",
+        device: str = "auto",
+        precision: str = "auto",
+        strategy: str = "auto",
+        weights: str | Path | None = None,
+        *,
+        threads: int = 0,
+    ) -> None:
+        self.options = InpaintOptions(
+            model=model,
+            weights=Path(weights) if weights is not None else None,
+            strategy=strategy,
+            device=device,
+            precision=precision,
+            threads=threads,
+        )
+        self._backend: Backend | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        o = self.options
+        return f"Remover(model={o.model!r}, device={o.device!r}, precision={o.precision!r}, strategy={o.strategy!r})"
+
+    def __call__(self, image: Picture, mask: Any) -> Picture:
+        """``image`` with the masked area filled, as the same kind of object."""
+        return self.run(image, mask)[0]
+
+    def run(self, image: Picture, mask: Any) -> tuple[Picture, RunInfo]:
+        """Like calling the Remover, plus the run's record (model, device, strategy, timings)."""
+        rgb, alpha = _image_array(image)
+        hole = _mask_array(mask, rgb.shape[:2])
+        with self._lock:
+            out, run = self._load().inpaint(rgb, hole, self.options)
+        if isinstance(image, np.ndarray):
+            return out, run
+        return _to_pil(out, alpha), run
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why the OpenCV fill is used instead of LaMa (None when it is not); loads the model."""
+        with self._lock:
+            return self._load().fallback_reason
+
+    def _load(self) -> "Backend":
+        if self._backend is None:
+            from lamapaint.inpaint.backends import create_backend
+
+            self._backend = create_backend(self.options)
+            if self._backend.fallback_reason:
+                log.warning("%s", self._backend.fallback_reason)
+        return self._backend
+
+
+def remove(
+    image: Picture,
+    mask: Any,
+    *,
+    model: str = "auto",
+    device: str = "auto",
+    precision: str = "auto",
+    strategy: str = "auto",
+) -> Picture:
+    """``image`` with the masked area filled, as the same kind of object (numpy array or PIL image).
+
+    Keeps a loaded :class:`Remover` per option set (the last ``CACHED_REMOVERS`` used) for the
+    rest of the process, so calling it in a loop loads the model once.
+    """
+    return _cached_remover(model, device, precision, strategy)(image, mask)
+
+
+@lru_cache(maxsize=CACHED_REMOVERS)
+def _cached_remover(model: str, device: str, precision: str, strategy: str) -> Remover:
+    return Remover(model=model, device=device, precision=precision, strategy=strategy)
+
+
+def _image_array(image: Any) -> tuple[np.ndarray, "PILImage.Image | None"]:
+    """(RGB uint8 (H, W, 3), the alpha channel of a PIL image that has one)."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InpaintError(f"expected an RGB image as a uint8 (H, W, 3) array, got {image.dtype} {image.shape}")
+        return image, None
+    pil = _pil_image(image)
+    if pil is None:
+        raise InpaintError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
+    alpha = None
+    if pil.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (pil.mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        rgb = np.asarray(rgba.convert("RGB"))
+    else:
+        rgb = np.asarray(pil if pil.mode == "RGB" else pil.convert("RGB"))
+    return rgb, alpha
+
+
+def _mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
+    """The hole as uint8 0/255 (H, W): any non-zero value, of any channel, is a hole."""
+    if isinstance(mask, np.ndarray):
+        if mask.ndim not in (2, 3) or mask.dtype.kind not in "biuf":
+            raise InpaintError(f"expected a mask as an (H, W) or (H, W, C) numeric array, got {mask.dtype} {mask.shape}")
+        hole = mask != 0 if mask.ndim == 2 else (mask != 0).any(axis=2)
+    else:
+        pil = _pil_image(mask)
+        if pil is None:
+            raise InpaintError(f"expected the mask as a numpy array or a PIL image, got {type(mask).__name__}")
+        # as ``lamapaint-cli remove`` reads mask files: any colour channel, alpha ignored
+        hole = np.asarray(pil) != 0 if pil.mode in _PIL_MASK_MODES else np.asarray(pil.convert("RGB")).any(axis=2)
+    if hole.shape != size:
+        raise InpaintError(
+            f"the mask is {hole.shape[1]}x{hole.shape[0]} but the image is {size[1]}x{size[0]}; they must be the same size"
+        )
+    return hole.view(np.uint8)
+
+
+def _pil_image(obj: Any) -> "PILImage.Image | None":
+    from PIL import Image
+
+    return obj if isinstance(obj, Image.Image) else None
+
+
+def _to_pil(rgb: np.ndarray, alpha: "PILImage.Image | None") -> "PILImage.Image":
+    from PIL import Image
+
+    out = Image.fromarray(rgb)  # uint8 (H, W, 3): mode RGB
+    if alpha is not None:
+        out.putalpha(alpha)  # RGBA: the alpha channel comes back untouched
+    return out
