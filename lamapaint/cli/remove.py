@@ -306,7 +306,7 @@ def _remove_one(
     finally:
         read_next()
     try:
-        export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
+        report = export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
     except ExportDestinationExists as exc:
         raise CliError(str(exc), EXIT_EXISTS) from exc
     except ExportError as exc:
@@ -315,6 +315,7 @@ def _remove_one(
         raise CliError(str(exc), EXIT_INPUT) from exc
     if not args.quiet and not args.photo.is_dir():
         total = time.perf_counter() - started
+        print(f"{job.out.name}: {report.summary}", file=sys.stderr)
         print(f"{run_summary(run)}: {run_brief(run)}; {total:.2f} s in all -> {job.out}", file=sys.stderr)
 
 

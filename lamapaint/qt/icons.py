@@ -63,7 +63,7 @@ def tool_icon(name: str, color: str | None = None) -> QIcon:
 
 def set_toolbar_icons(actions: Actions) -> None:
     """Give the toolbar's actions their icons (menus show them too)."""
-    for name, action in zip(Actions.TOOL_NAMES, actions.tools()):
+    for name, action in actions.tool_actions.items():
         action.setIcon(tool_icon(name))
     actions.remove.setIcon(tool_icon("remove"))
     actions.compare.setIcon(tool_icon("compare"))

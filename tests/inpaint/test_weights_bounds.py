@@ -142,7 +142,7 @@ def test_copies_are_charged_against_one_budget(tmp_path: Path) -> None:
 def encode_pickle(chars: int, calls: int) -> bytes:
     """A memoized ``chars``-long string latin1-encoded ``calls`` times: chars x calls bytes."""
     text = b"X" + struct.pack("<I", chars) + b"a" * chars
-    head = b"\x80\x02c_codecs\nencode\nq\x00" + text + b"q\x01X\x06\x00\x00\x00latin1q\x020](" 
+    head = b"\x80\x02c_codecs\nencode\nq\x00" + text + b"q\x01X\x06\x00\x00\x00latin1q\x020]("
     return head + b"h\x00h\x01h\x02\x86R" * calls + b"e."
 
 

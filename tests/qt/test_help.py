@@ -17,7 +17,7 @@ from tests.qt.conftest import make_photo
 
 
 def test_shortcuts_dialog_lists_every_shortcut_of_the_window(window: MainWindow) -> None:
-    window.actions.shortcuts_help.trigger()
+    window.window_actions.shortcuts_help.trigger()
     dialog = window.help_menu.shortcuts_dialog
     assert isinstance(dialog, ShortcutsDialog) and dialog.isVisible()
     rows = dialog.rows_shown()
@@ -30,11 +30,11 @@ def test_shortcuts_dialog_lists_every_shortcut_of_the_window(window: MainWindow)
 
 
 def test_shortcuts_are_read_from_the_actions_not_a_list(window: MainWindow) -> None:
-    window.actions.tool_lasso.setShortcut(QKeySequence("Ctrl+Alt+L"))
+    window.window_actions.tool_lasso.setShortcut(QKeySequence("Ctrl+Alt+L"))
     extra = QAction("Frobnicate", window)
     extra.setShortcut(QKeySequence("Ctrl+Alt+F"))
     window.addAction(extra)
-    window.actions.shortcuts_help.trigger()
+    window.window_actions.shortcuts_help.trigger()
     rows = dict(window.help_menu.shortcuts_dialog.rows_shown())
     native = QKeySequence.SequenceFormat.NativeText
     assert rows["Lasso"].startswith(QKeySequence("Ctrl+Alt+L").toString(native))
@@ -42,7 +42,7 @@ def test_shortcuts_are_read_from_the_actions_not_a_list(window: MainWindow) -> N
 
 
 def test_filter_narrows_the_list(window: MainWindow) -> None:
-    window.actions.shortcuts_help.trigger()
+    window.window_actions.shortcuts_help.trigger()
     dialog = window.help_menu.shortcuts_dialog
     dialog.filter.setText("brush")
     assert {text for text, _ in dialog.rows_shown()} == {"Brush", "Smaller Brush", "Bigger Brush"}
@@ -56,7 +56,7 @@ def test_f1_opens_the_shortcuts(window: MainWindow, qtbot) -> None:  # noqa: ANN
 
 
 def test_about_shows_version_credit_licence_and_folders(window: MainWindow) -> None:
-    window.actions.about.trigger()
+    window.window_actions.about.trigger()
     dialog = window.help_menu.about_dialog
     assert isinstance(dialog, AboutDialog) and dialog.isVisible()
     text = dialog.text.text()
@@ -83,7 +83,7 @@ def test_window_and_toolbar_have_icons(window: MainWindow) -> None:
     assert app is QApplication.instance()
     assert not app.windowIcon().isNull() and not window.windowIcon().isNull()
     assert app.desktopFileName() == "io.github.lamapaint.Lamapaint"
-    a = window.actions
+    a = window.window_actions
     for action in [*a.tools(), a.remove, a.compare]:
         assert not action.icon().isNull(), plain_text(action)
         assert action in window.tools_toolbar.actions()

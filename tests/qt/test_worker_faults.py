@@ -56,7 +56,7 @@ class FaultyBackend:
         self.idle.set()
         self.started = threading.Event()
 
-    def inpaint(self, image, mask, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
+    def fill_hole(self, source, hole, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
         self.idle.clear()
         self.started.set()
         try:
@@ -74,9 +74,9 @@ class FaultyBackend:
                     self.outcomes.append(kind)
                     raise FAULTS[kind]()
             self.outcomes.append("ok")
-            out = image.copy()
-            out[mask > 0] = FILL
-            return out, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
+            patch = source(hole.box).copy()
+            patch[hole.pixels] = FILL
+            return patch, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
         finally:
             self.idle.set()
 

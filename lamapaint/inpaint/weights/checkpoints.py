@@ -164,7 +164,7 @@ def _read_safetensors(path: Path, source: str) -> tuple[str, dict[str, torch.Ten
     """Keys and shapes from the header first; then only the generator's tensors are read."""
     with safetensors.safe_open(str(path), framework="pt") as fh:
         entries: dict[str, Any] = {}
-        for key in fh.keys():
+        for key in fh.keys():  # noqa: SIM118 (safe_open is not a mapping)
             view = fh.get_slice(key)
             entries[key] = _Declared(tuple(view.get_shape()), _SAFETENSORS_DTYPES.get(view.get_dtype()))
         prefix, config = _locate_generator(entries, source)
