@@ -180,3 +180,12 @@ def grow(mask: np.ndarray, pixels: int) -> Rect:
         return EMPTY
     patch[changed] = np.where(new[changed], 255, 0).astype(np.uint8)
     return mask_bbox(changed).translate(box.x0, box.y0)
+
+
+def grow_step(width: int, height: int) -> int:
+    """How far one Grow/Shrink moves the mask's edge: visible at fit zoom, about 2 screen pixels.
+
+    A 12 MP photo shown fit to a 1,500-pixel-wide canvas is drawn at roughly 1/3 scale, a 50 MP one
+    at 1/6; a step of 1/500 of the long side stays about the same on screen (4 px at least).
+    """
+    return max(4, round(max(int(width), int(height)) / 500))

@@ -43,15 +43,16 @@ class Actions(QObject):
         self.undo = _action(self, "&Undo", keys.Undo, "Undo the last step")
         self.redo = _action(self, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the step undone last")
         self.clear_mask = _action(self, "&Clear Mask", "Esc", "Clear the painted mask")
-        self.grow_mask = _action(self, "&Grow Mask", "Ctrl+G", "Grow the mask by a few pixels (covers halos and shadows' edges)")
-        self.shrink_mask = _action(self, "S&hrink Mask", "Ctrl+Shift+G", "Shrink the mask by a few pixels")
+        self.grow_mask = _action(self, "&Grow Mask", "Ctrl+G", "Grow the mask by the amount beside the Grow button (covers halos and shadows' edges)")
+        self.shrink_mask = _action(self, "S&hrink Mask", "Ctrl+Shift+G", "Shrink the mask by the amount beside the Grow button")
         self.invert_mask = _action(self, "&Invert Mask", "Ctrl+I", "Swap painted and unpainted areas")
         # View
         self.zoom_in = _action(self, "Zoom &In", [keys.ZoomIn, "Ctrl+="], "Zoom in")
         self.zoom_out = _action(self, "Zoom &Out", keys.ZoomOut, "Zoom out")
         self.zoom_fit = _action(self, "&Fit to Window", "Ctrl+0", "Show the whole photo")
         self.zoom_100 = _action(self, "&Actual Pixels", "Ctrl+1", "One image pixel per screen pixel")
-        self.compare = _action(self, "&Compare with Original", None, "Show the original under all layers (or hold \\)", checkable=True)
+        # The tab puts "Hold \" in the menu's shortcut column: the key is held, not pressed.
+        self.compare = _action(self, "&Compare with Original\tHold \\", None, "Show the original photo without the removals (or hold \\)", checkable=True)
         # Tools
         self.tool_group = QActionGroup(self)
         self.tool_brush = _action(self, "&Brush", "B", "Paint over what to remove", checkable=True)
@@ -94,8 +95,8 @@ class Actions(QObject):
         return list(self.tool_actions.values())
 
     def canvas_actions(self) -> list[QAction]:
-        """Single-key shortcuts that belong to the canvas: elsewhere (a rename field, a spin box)
-        Enter, Esc and letters keep their usual meaning."""
+        """Single-key shortcuts of the canvas. They act window-wide, from any panel; while a text
+        field is edited (a layer rename, a spin box) ``CanvasKeys`` leaves letters, Enter and Esc to it."""
         return [*self.tools(), self.brush_smaller, self.brush_bigger, self.remove, self.clear_mask]
 
     def document_actions(self) -> list[QAction]:

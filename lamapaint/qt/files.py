@@ -82,18 +82,19 @@ class DocumentFiles(QObject):
             self.open_path(Path(name))
 
     def open_path(self, path: Path) -> None:
+        """Decode first, ask about unsaved work after: a file that does not open costs nothing."""
         path = Path(path)
-        if self.maybe_save(on_saved=lambda: self._load(path)):
-            self._load(path)
-
-    def _load(self, path: Path) -> None:
         self._run(
             f"Opening {path.name}…",
             lambda progress, cancel: load_document(path, progress, cancel),
-            lambda doc: self._opened(path, doc),
+            lambda doc: self._loaded(path, doc),
             lambda exc: self._error("Could not open", path, exc),
             f"Opening {path.name} cancelled.",
         )
+
+    def _loaded(self, path: Path, doc: Document) -> None:
+        if self.maybe_save(on_saved=lambda: self._opened(path, doc)):
+            self._opened(path, doc)
 
     def _opened(self, path: Path, doc: Document) -> None:
         self.add_recent(path)
@@ -224,7 +225,7 @@ class DocumentFiles(QObject):
         answer = QMessageBox.question(
             self._parent,
             "Unsaved changes",
-            f"Save the changes to {doc.name}?",
+            unsaved_changes_text(doc),
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save,
         )
@@ -239,6 +240,16 @@ class DocumentFiles(QObject):
         text = (written and explain_write_error(exc, path, written)) or f"{what} {path.name}: {exc}"
         self.message.emit(text)
         QMessageBox.warning(self._parent, what, text)
+
+
+def unsaved_changes_text(doc: Document) -> str:
+    """The prompt names the project file, so nobody reads it as "overwrite my photo"."""
+    project = (doc.project_path or _default_project_path(doc)).name
+    if doc.project_path is not None:
+        where = f"Save saves the layers and the mask in {project}."
+    else:
+        where = f"Save keeps the layers and the mask in a project file, {project}."
+    return f"Save this editing session as a project?\n\n{where} The photo {doc.name} itself is never changed."
 
 
 def _source_path(doc: Document) -> Path | None:

@@ -16,8 +16,6 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -26,23 +24,26 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
 from lamapaint.core.document import Document
-from lamapaint.inpaint.types import InpaintOptions
+from lamapaint.core.mask import grow_step
+from lamapaint.inpaint.types import InpaintOptions, RunInfo, run_details, run_summary
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
 from lamapaint.qt.canvas.placeholder import EmptyCanvasHint
 from lamapaint.qt.canvas.view import CanvasView
+from lamapaint.qt.canvas_keys import CanvasKeys
 from lamapaint.qt.dialogs.help import HelpMenu
 from lamapaint.qt.document_adapter import DocumentAdapter
 from lamapaint.qt.files import FILES_LANE, DocumentFiles
+from lamapaint.qt.first_run import FirstRunPanel
 from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import RemovalController
@@ -59,29 +60,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "lamapaint"
-GROW_PIXELS = 4
+#: Holes larger than this (in pixels) are beyond what the basic fill does well.
+LARGE_HOLE_PIXELS = 48 * 48
 BRUSH_MIN, BRUSH_MAX = 2, 500
 DOCK_WIDTH = 280
-
-
-class InfoBar(QFrame):
-    """A one-line notice above the canvas with an action button and a close button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("infoBar")
-        self.setStyleSheet("#infoBar { background: #3b3a2a; border-bottom: 1px solid #6b6640; } QLabel { color: #f2ecc0; }")
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.button = QPushButton("Get the LaMa model…", self)
-        self.close_button = QPushButton("Dismiss", self)
-        self.close_button.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 4, 10, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.button)
-        layout.addWidget(self.close_button)
-        self.hide()
 
 
 class MainWindow(QMainWindow):
@@ -99,23 +81,16 @@ class MainWindow(QMainWindow):
         self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
         self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
-        self.info_bar = InfoBar(self)
-        self._fallback_noticed = False
+        self.first_run = FirstRunPanel(self.view.viewport())
         self._histogram: HistogramPanel | None = None
         self._last_fill: tuple[str, Any, Any] | None = None
 
-        central = QWidget(self)
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.info_bar)
-        column.addWidget(self.view, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(self.view)  # notices float over it: nothing moves the canvas
         self.setAcceptDrops(True)
 
-        for action in self.window_actions.canvas_actions():
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.view.addAction(action)
+        # Canvas keys act from any panel; text fields keep theirs (see canvas_keys.py).
+        self.addActions(self.window_actions.canvas_actions())
+        self.canvas_keys = CanvasKeys(self, self.view.hold_key)
         self._build_menus()
         self.help_menu = HelpMenu(self, self.window_actions.shortcuts_help, self.window_actions.about)  # last menu
         self._build_toolbars()
@@ -129,6 +104,8 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_document_actions()
         self._update_title()
+        if not model_installed():
+            self.first_run.offer()
 
     # -- building -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -179,6 +156,12 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addAction(a.clear_mask)
         tools.addAction(a.grow_mask)
+        self.grow_spin = QSpinBox(self)
+        self.grow_spin.setRange(1, 200)
+        self.grow_spin.setSuffix(" px")
+        self.grow_spin.setValue(4)
+        self.grow_spin.setToolTip("How far Grow and Shrink move the mask's edge; set from the photo's size when it opens")
+        tools.addWidget(self.grow_spin)
         tools.addSeparator()
         tools.addAction(a.compare)
         tools.addAction(a.auto_remove)
@@ -230,8 +213,8 @@ class MainWindow(QMainWindow):
         a.undo.triggered.connect(lambda: self._doc_call("undo"))
         a.redo.triggered.connect(lambda: self._doc_call("redo"))
         a.clear_mask.triggered.connect(self.clear_mask)
-        a.grow_mask.triggered.connect(lambda: self._doc_call("grow_mask", GROW_PIXELS))
-        a.shrink_mask.triggered.connect(lambda: self._doc_call("grow_mask", -GROW_PIXELS))
+        a.grow_mask.triggered.connect(lambda: self.grow_mask(self.grow_spin.value()))
+        a.shrink_mask.triggered.connect(lambda: self.grow_mask(-self.grow_spin.value()))
         a.invert_mask.triggered.connect(lambda: self._doc_call("invert_mask"))
         a.zoom_in.triggered.connect(lambda: self.view.zoom_by(1.25))
         a.zoom_out.triggered.connect(lambda: self.view.zoom_by(0.8))
@@ -250,7 +233,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.valueChanged.connect(self.set_brush_size)
         self.brush_spin.valueChanged.connect(self.set_brush_size)
         self.cancel_button.clicked.connect(self.cancel_running)
-        self.info_bar.button.clicked.connect(self.open_model_manager)
+        self.first_run.modelInstalled.connect(self._model_installed)
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
@@ -270,6 +253,7 @@ class MainWindow(QMainWindow):
         self.removal.layerAdded.connect(self._layer_added)
         self.files.documentLoaded.connect(self.set_document)
         self.files.projectSaved.connect(lambda _path: self.autosave.saved_as_project())
+        self.files.projectSaved.connect(lambda _path: self._update_title())  # Save As of a clean document
         self.autosave.failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
@@ -289,6 +273,8 @@ class MainWindow(QMainWindow):
         if doc is not None:
             self.view.setFocus()  # the canvas owns the single-key shortcuts
         self.size_label.setText(f"{doc.width} × {doc.height}" if doc is not None else "")
+        if doc is not None:
+            self.grow_spin.setValue(grow_step(doc.width, doc.height))
         self._update_document_actions()
         self._update_title()
 
@@ -346,6 +332,17 @@ class MainWindow(QMainWindow):
             tool.cancel(self.view)  # Esc first abandons a lasso or box in progress
             return
         self._doc_call("clear_mask")
+
+    def grow_mask(self, pixels: int) -> None:
+        """Grow (positive) or shrink the mask and say by how much."""
+        doc = self.document
+        if doc is None:
+            return
+        if not doc.mask.any():
+            self.show_message("Paint a mask first; there is nothing to grow or shrink.")
+            return
+        doc.grow_mask(pixels)
+        self.show_message(f"Mask grown by {pixels} px" if pixels > 0 else f"Mask shrunk by {-pixels} px")
 
     def engine_options(self) -> InpaintOptions:
         s = self.settings
@@ -406,24 +403,28 @@ class MainWindow(QMainWindow):
         QMessageBox.warning(self, "Removal failed", message)
 
     def _engine_changed(self, info: EngineInfo) -> None:
-        self.engine_label.setText(f"{info.backend} · {info.device} · {info.precision}")
-        if info.fallback_reason and not self._fallback_noticed:
-            self._fallback_noticed = True
-            self.info_bar.label.setText(
-                "No LaMa model is installed, so removals use OpenCV's classical fill, which smears "
-                "larger areas. The LaMa model (about 200 MB) fills them convincingly."
-            )
+        self.engine_label.setText(f"Engine: {engine_words(info.backend, info.device)}")
+        self.engine_label.setToolTip(f"{info.backend} · {info.device} · {info.precision}")
+        if info.fallback_reason:
             log.info("Fallback: %s", info.fallback_reason)
-            self.info_bar.show()
-            self.show_message("Using the OpenCV fallback: no LaMa model installed.")
 
     def _layer_added(self, layer: Any, fill: Any, context: Any) -> None:
-        seconds = layer.info.get("seconds")
-        if seconds is not None:
-            self.engine_label.setText(f"{layer.info.get('backend', '?')} · {layer.info.get('device', '?')} · {layer.info.get('precision', '?')} · {float(seconds):.2f} s")
+        run = RunInfo.from_dict(layer.info)
+        if run is not None:
+            self.engine_label.setToolTip(run_details(run))
+            if run.backend != "lama" and len(fill) > LARGE_HOLE_PIXELS:
+                self.show_message(
+                    f"{run_summary(run)}. The basic fill is meant for small blemishes; "
+                    "get the LaMa model for larger areas (Remove ▸ Models and Device…)."
+                )
         self._last_fill = (layer.name, fill, context)
         if self._histogram is not None:
             self._histogram.show_fill(*self._last_fill)
+
+    def _model_installed(self, path: Path) -> None:
+        self.removal.models_changed()
+        self.first_run.hide()
+        self.show_message(f"The LaMa model is installed ({path.name}); the next removal uses it.")
 
     def open_model_manager(self) -> None:
         from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
@@ -433,7 +434,9 @@ class MainWindow(QMainWindow):
             dialog.apply_to(self.settings)
             if self._write_settings():
                 self.show_message("Model settings saved; they apply to the next removal.")
-        self.info_bar.hide()
+        self.removal.models_changed()  # a model may have been installed: the next removal looks again
+        if model_installed():
+            self.first_run.hide()
 
     def _toggle_histogram(self, on: bool) -> None:
         if self._histogram is None:
@@ -538,6 +541,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save(on_saved=self.close):
             event.ignore()
             return
+        self.first_run.cancel()
+        self.canvas_keys.remove()
         self.removal.shutdown()
         self.jobs.wait(FILES_LANE)
         self.autosave.shutdown()

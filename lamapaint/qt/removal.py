@@ -97,6 +97,10 @@ class RemovalController(QObject):
             self._finish_pending()
             self.statusMessage.emit("Removal cancelled.")
 
+    def models_changed(self) -> None:
+        """A model was installed: the next removal looks for it instead of reusing the fallback."""
+        self._worker.forget_backend()
+
     def shutdown(self) -> None:
         if self._pending is not None:
             self._pending.cancel.cancel()

@@ -109,6 +109,18 @@ class InpaintWorker(QObject):
         request.cancel.raise_if_cancelled()
         return InpaintResult(request.request_id, patch, run)
 
+    def forget_backend(self) -> None:
+        """Models changed (one was installed): the next request chooses its backend afresh.
+
+        Queued on the inference lane, the only thread that touches the backend.
+        """
+
+        def forget(_progress: ProgressCallback, _cancel: object) -> None:
+            self._backend = None
+            self._backend_options = None
+
+        self._jobs.submit(INFERENCE_LANE, "Forget the engine", forget)
+
     def _backend_for(self, options: InpaintOptions) -> "Backend":
         from lamapaint.inpaint.backends import create_backend
 

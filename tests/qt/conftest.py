@@ -62,6 +62,7 @@ def window(qtbot, dialogs: Dialogs) -> Iterator[MainWindow]:  # noqa: ANN001 - p
     win.resize(900, 640)
     win.show()
     qtbot.waitExposed(win)
+    win.first_run.hide()  # past the first run: the model offer floats over the canvas
     yield win
     dialogs.button = QMessageBox.StandardButton.Discard
     win.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lamapaint.jobs import Cancelled
-from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
+from lamapaint.qt.dialogs.model_manager import ModelManagerDialog, select
 from lamapaint.settings import Settings
 
 WAIT_MS = 30_000
@@ -30,8 +30,8 @@ def test_import_lists_model_and_settings_apply(qtbot, tmp_path: Path) -> None:  
     qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
     rows = [dialog.installed.item(i).text() for i in range(dialog.installed.count())]
     assert any("lama-fourier" in r and "installed" in r for r in rows), rows
-    dialog.device_combo.setCurrentText("cpu")
-    dialog.precision_combo.setCurrentText("fp32")
+    select(dialog.device_combo, "cpu")
+    select(dialog.precision_combo, "fp32")
     dialog.apply_to(settings)
     assert (settings.device, settings.precision) == ("cpu", "fp32")
 

@@ -50,7 +50,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     # the dark square is gone: the fill is much brighter than the object was
     square = Rect(56, 40, 72, 56)
     assert doc.composite(square).mean() > 60 and doc.original[square.slices].mean() < 30
-    assert "opencv-telea" in win.engine_label.text()
+    assert "basic fill" in win.engine_label.text() and "opencv-telea" in win.engine_label.toolTip()
     # undo / redo
     win.window_actions.undo.trigger()
     assert len(doc.layers) == 0 and np.array_equal(doc.mask, hole) and not win.view.layer_items
@@ -80,14 +80,14 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), result)
 
 
-def test_auto_fallback_shows_notice(qtbot, doc_window: MainWindow) -> None:
+def test_auto_fallback_says_so_plainly(qtbot, doc_window: MainWindow) -> None:
     win = doc_window
     assert win.settings.model == "auto"
     paint_object(qtbot, win)
     win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
-    assert win.info_bar.isVisible() and "OpenCV" in win.info_bar.label.text()
-    assert win.info_bar.button.text() == "Get the LaMa model…"
+    assert win.statusBar().currentMessage().startswith("Removed in ")
+    assert win.statusBar().currentMessage().endswith(" s with the basic fill.")
 
 
 def _install_lama_fourier(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
     win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
-    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.info_bar.isVisible()
+    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.first_run.isVisible()
 
     argv = ["remove", str(photo), "--mask", str(mask_path), "-o", str(out), "--device", "cpu", "--precision", "fp32",
             "--strategy", strategy, "-q"]

@@ -10,8 +10,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QLabel, QWidget
 
 from lamapaint.core.geometry import Rect
 from lamapaint.qt.canvas.items import Z_LAYERS, ImageItem, LayerItem, MaskItem
@@ -55,6 +55,14 @@ class CanvasView(QGraphicsView):
         self._compare_toggled = False
         self._cursor_scene: QPointF | None = None
         self._selected_layer: str | None = None
+        # A label over the viewport, not in a layout: showing it moves nothing.
+        self.compare_badge = QLabel("Original", self.viewport())
+        self.compare_badge.setObjectName("compareBadge")
+        self.compare_badge.setStyleSheet(
+            "#compareBadge { background: rgba(0, 0, 0, 170); color: white; padding: 4px 12px; border-radius: 4px; font-weight: bold; }"
+        )
+        self.compare_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.compare_badge.hide()
 
     # -- document -------------------------------------------------------------------------------
     def set_document(self, doc: "Document | None") -> None:
@@ -63,6 +71,7 @@ class CanvasView(QGraphicsView):
         self.layer_items.clear()
         self.image_item = self.mask_item = None
         self.doc = doc
+        self.compare_badge.setVisible(self.comparing and doc is not None)
         if doc is None:
             return
         self.image_item = ImageItem(doc.original)
@@ -117,6 +126,17 @@ class CanvasView(QGraphicsView):
     def _apply_compare(self) -> None:
         for item in self.layer_items.values():
             item.setVisible(item.layer.visible and not self.comparing)
+        self.compare_badge.setVisible(self.comparing and self.doc is not None)
+        self._place_badge()
+
+    def _place_badge(self) -> None:
+        badge = self.compare_badge
+        badge.adjustSize()
+        badge.move((self.viewport().width() - badge.width()) // 2, 12)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_badge()
 
     # -- zoom -----------------------------------------------------------------------------------
     @property
@@ -222,33 +242,16 @@ class CanvasView(QGraphicsView):
         self.cursorMoved.emit(None)
         super().leaveEvent(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.isAutoRepeat():
-            event.accept()
-            return
-        if event.key() == Qt.Key.Key_Space:
-            self._space_held = True
-            if self._pan_tool is not None:
-                self.viewport().setCursor(self._pan_tool.cursor)
-        elif event.key() == Qt.Key.Key_Backslash:
-            self._compare_held = True
+    def hold_key(self, key: Qt.Key, pressed: bool) -> None:
+        """Space (pan) and ``\\`` (compare) while held; the window's key filter calls this."""
+        if key == Qt.Key.Key_Space:
+            self._space_held = pressed
+            tool = self._pan_tool if pressed else self._tool
+            if tool is not None:
+                self.viewport().setCursor(tool.cursor)
+        elif key == Qt.Key.Key_Backslash:
+            self._compare_held = pressed
             self._apply_compare()
-        else:
-            super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.isAutoRepeat():
-            event.accept()
-            return
-        if event.key() == Qt.Key.Key_Space:
-            self._space_held = False
-            if self._tool is not None:
-                self.viewport().setCursor(self._tool.cursor)
-        elif event.key() == Qt.Key.Key_Backslash:
-            self._compare_held = False
-            self._apply_compare()
-        else:
-            super().keyReleaseEvent(event)
 
     # -- overlays -------------------------------------------------------------------------------
     def _track_cursor(self, pos: QPointF) -> None:

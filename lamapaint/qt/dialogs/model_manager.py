@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,9 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamapaint.inpaint.types import DEVICES, MODELS, PRECISIONS, STRATEGIES
 from lamapaint.jobs import CancelToken
+from lamapaint.qt.dialogs.model_choices import DEVICE_CHOICES, MODEL_CHOICES, PRECISION_CHOICES, STRATEGY_CHOICES, Choice
 from lamapaint.qt.jobs import Job, JobRunner
+from lamapaint.qt.model_words import (
+    IMPORT_FILTER,
+    OFFERED_FILENAME,
+    OFFERED_SIZE_TEXT,
+    browser_download_text,
+    describe_model_error,
+    is_offline,
+    models_dir,
+)
 from lamapaint.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,17 +54,18 @@ MODELS_LANE = "models"
 class ModelManagerDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("LaMa models")
-        self.setMinimumWidth(520)
+        self.setWindowTitle("Models and Device")
+        self.setMinimumWidth(560)
         self._settings = settings
         self._jobs = JobRunner(self)
         self._jobs.lane(MODELS_LANE)
         self._job: Job | None = None
 
         self.installed = QListWidget(self)
-        self.installed.setMinimumHeight(90)
-        self.download_button = QPushButton(f"Download {DOWNLOADABLE}…", self)
-        self.import_button = QPushButton("Import a file…", self)
+        self.installed.setMinimumHeight(60)
+        self.installed.setMaximumHeight(110)
+        self.download_button = QPushButton("Download the LaMa model (≈ 200 MB)", self)
+        self.import_button = QPushButton("Import a file I have…", self)
         self.cancel_button = QPushButton("Cancel download", self)
         self.cancel_button.setVisible(False)
         self.progress = QProgressBar(self)
@@ -62,8 +73,13 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(False)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
-        self.about = QLabel(_known_model_text(DOWNLOADABLE), self)
+        self.about = QLabel(_about_text(), self)
         self.about.setWordWrap(True)
+        self.browser_help = QLabel(browser_download_text(), self)
+        self.browser_help.setWordWrap(True)
+        self.browser_help.setOpenExternalLinks(True)
+        self.browser_help.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.browser_help.setVisible(False)
 
         models_box = QGroupBox("Installed models", self)
         box_layout = QVBoxLayout(models_box)
@@ -77,17 +93,21 @@ class ModelManagerDialog(QDialog):
         box_layout.addLayout(row)
         box_layout.addWidget(self.progress)
         box_layout.addWidget(self.status)
+        box_layout.addWidget(self.browser_help)
 
-        self.model_combo = _combo(self, MODELS, settings.model)
-        self.device_combo = _combo(self, DEVICES, settings.device)
-        self.precision_combo = _combo(self, PRECISIONS, settings.precision)
-        self.strategy_combo = _combo(self, STRATEGIES, settings.strategy)
+        self.model_combo = _combo(self, MODEL_CHOICES, settings.model)
+        self.device_combo = _combo(self, [c for c in DEVICE_CHOICES if c.value in available_devices()], settings.device)
+        self.precision_combo = _combo(self, PRECISION_CHOICES, settings.precision)
+        self.strategy_combo = _combo(self, STRATEGY_CHOICES, settings.strategy)
         run_box = QGroupBox("How removals run", self)
         form = QFormLayout(run_box)
-        form.addRow("Model", self.model_combo)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Precision", self.precision_combo)
-        form.addRow("Large photos", self.strategy_combo)
+        for label, combo in (
+            ("Model", self.model_combo),
+            ("Runs on", self.device_combo),
+            ("Precision", self.precision_combo),
+            ("Large photos", self.strategy_combo),
+        ):
+            form.addRow(label, _with_hint(run_box, combo))
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
@@ -109,31 +129,30 @@ class ModelManagerDialog(QDialog):
         try:
             models = installed_models()
         except Exception as exc:  # a broken models folder must not break the dialog
-            log.exception("Listing models failed")
-            self.status.setText(f"Could not list the models: {exc}")
+            log.warning("Listing models failed: %s", exc)
+            log.debug("Listing models failed", exc_info=True)
+            self.status.setText(f"The models folder could not be read: {describe_model_error(exc)}")
             models = []
         for model in models:
             self.installed.addItem(_describe_model(model))
         if not models:
-            self.installed.addItem("No LaMa model installed: removals use OpenCV's classical fill.")
+            self.installed.addItem("No LaMa model installed yet: removals use the basic fill, meant for small blemishes.")
 
     # -- download / import ----------------------------------------------------------------------
     def start_download(self) -> None:
         from lamapaint.inpaint.weights import download_model
 
-        self._run_job(f"Downloading {DOWNLOADABLE}…", lambda progress, cancel: download_model(DOWNLOADABLE, progress, cancel))
+        self._run_job("Downloading the LaMa model…", lambda progress, cancel: download_model(DOWNLOADABLE, progress, cancel))
 
     def _ask_import(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Import LaMa weights", str(Path.home()), "Weights (*.safetensors *.ckpt *.pt *.pth);;All files (*)"
-        )
+        name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home()), IMPORT_FILTER)
         if name:
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
         from lamapaint.inpaint.weights import import_model
 
-        self._run_job(f"Importing {path.name}…", lambda _progress, _cancel: import_model(path))
+        self._run_job(f"Checking {path.name}…", lambda _progress, _cancel: import_model(path))
 
     def cancel_job(self) -> None:
         if self._job is not None:
@@ -144,13 +163,14 @@ class ModelManagerDialog(QDialog):
         if self._job is not None:
             return
         self._set_running(True)
+        self.browser_help.setVisible(False)
         self.status.setText(label)
         self._job = self._jobs.submit(
             MODELS_LANE,
             label,
             fn,
             on_done=self._on_done,
-            on_failed=lambda exc: self._on_failed(str(exc) or type(exc).__name__),
+            on_failed=self._on_failed,
             on_cancelled=self._on_cancelled,
             on_progress=self._on_progress,
         )
@@ -173,12 +193,13 @@ class ModelManagerDialog(QDialog):
 
     def _on_done(self, path: object) -> None:
         self._job_over()
-        self.status.setText(f"Installed {Path(str(path)).name} (checksum verified).")
+        self.status.setText(f"Installed {Path(str(path)).stem}; the next removal uses it.")
         self.refresh()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, exc: BaseException) -> None:
         self._job_over()
-        self.status.setText(message)
+        self.status.setText(describe_model_error(exc))
+        self.browser_help.setVisible(is_offline(exc))
 
     def _on_cancelled(self) -> None:
         self._job_over()
@@ -186,10 +207,10 @@ class ModelManagerDialog(QDialog):
 
     # -- settings -------------------------------------------------------------------------------
     def apply_to(self, settings: Settings) -> None:
-        settings.model = self.model_combo.currentText()
-        settings.device = self.device_combo.currentText()
-        settings.precision = self.precision_combo.currentText()
-        settings.strategy = self.strategy_combo.currentText()
+        settings.model = self.model_combo.currentData()
+        settings.device = self.device_combo.currentData()
+        settings.precision = self.precision_combo.currentData()
+        settings.strategy = self.strategy_combo.currentData()
 
     def done(self, result: int) -> None:
         """Closing the dialog (OK, Cancel, Esc, the title bar) cancels a running download or import."""
@@ -197,30 +218,74 @@ class ModelManagerDialog(QDialog):
         super().done(result)
 
 
-def _combo(parent: QWidget, items: tuple[str, ...], current: str) -> QComboBox:
+def available_devices() -> tuple[str, ...]:
+    """The devices this machine has (torch is loaded by the time the dialog lists models)."""
+    import torch
+
+    found = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return tuple(found)
+
+
+def select(combo: QComboBox, value: str) -> None:
+    """Choose the item whose setting value is ``value`` (tests and callers use setting names)."""
+    index = combo.findData(value)
+    if index < 0:
+        raise ValueError(f"{value!r} is not offered here")
+    combo.setCurrentIndex(index)
+
+
+def _combo(parent: QWidget, choices: Iterable[Choice], current: str) -> QComboBox:
     combo = QComboBox(parent)
-    combo.addItems(list(items))
-    if current in items:
-        combo.setCurrentText(current)
+    for choice in choices:
+        combo.addItem(choice.label, choice.value)
+        combo.setItemData(combo.count() - 1, choice.explanation, Qt.ItemDataRole.ToolTipRole)
+    index = combo.findData(current)
+    combo.setCurrentIndex(max(0, index))
     return combo
 
 
+def _with_hint(parent: QWidget, combo: QComboBox) -> QWidget:
+    """The combo with a one-line explanation of the current choice under it (also its tooltip)."""
+    box = QWidget(parent)
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 4)
+    column.setSpacing(2)
+    hint = QLabel(box)
+    hint.setWordWrap(True)
+    font = hint.font()
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    hint.setFont(font)
+    column.addWidget(combo)
+    column.addWidget(hint)
+
+    def show(index: int) -> None:
+        text = str(combo.itemData(index, Qt.ItemDataRole.ToolTipRole) or "")
+        hint.setText(text)
+        combo.setToolTip(text)
+
+    combo.currentIndexChanged.connect(show)
+    show(combo.currentIndex())
+    return box
+
+
 def _describe_model(model: Any) -> str:
-    """One row: name, configuration, size, and whether it is ready or merely found elsewhere."""
+    """One row: name, size, and whether it is ready or found elsewhere and converted on first use."""
     parts = [str(model.name)]
-    if model.config:
+    if model.config and model.config != model.name:
         parts.append(str(model.config))
     if model.size_bytes:
         parts.append(f"{model.size_bytes / 1e6:.0f} MB")
-    state = "installed" if model.installed else f"found at {model.path} (converted on first use)"
+    state = "installed" if model.installed else f"found at {model.path}, prepared on first use"
     return " · ".join(parts) + f" — {state}"
 
 
-def _known_model_text(name: str) -> str:
-    from lamapaint.inpaint.weights import KNOWN_MODELS
-
-    known = KNOWN_MODELS.get(name)
-    if known is None:
-        return ""
-    size = f", {known.size / 1e6:.0f} MB" if known.size else ""
-    return f"{known.name}: {known.description} ({known.license}{size})."
+def _about_text() -> str:
+    return (
+        f"The LaMa model ({OFFERED_FILENAME}, {OFFERED_SIZE_TEXT}, Apache-2.0 licence, from the LaMa authors) "
+        f"is kept in {models_dir()}."
+    )

@@ -1,24 +1,28 @@
 """Layers panel: one row per result layer (top first), the original locked at the bottom.
 
 Rows toggle visibility with their check box, rename on double-click, reorder by drag, delete with
-the button or the Delete key. Every edit goes through a Document command (one undo step).
+the button or the Delete key; a right-click menu offers the same plus Merge Down and the run's
+details. Every edit goes through a Document command (one undo step).
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from lamapaint.inpaint.types import RunInfo, run_details, run_summary
 from lamapaint.qt.document_adapter import DocumentAdapter
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class LayersPanel(QWidget):
         self.list = _LayerList(self)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._show_menu)
         self.delete_button = QPushButton("Delete layer", self)
         self.delete_button.setToolTip("Delete the selected result layer (Del)")
         self.delete_button.setEnabled(False)
@@ -93,7 +99,7 @@ class LayersPanel(QWidget):
                     | Qt.ItemFlag.ItemIsDragEnabled
                 )
                 item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-                item.setToolTip(_describe(layer.info))
+                item.setToolTip(describe_layer(layer.info))
                 self.list.addItem(item)
                 if layer.id == selected:
                     self.list.setCurrentItem(item)
@@ -109,6 +115,57 @@ class LayersPanel(QWidget):
         layer_id = self.selected_layer_id()
         if doc is not None and layer_id:
             doc.delete_layer(layer_id)
+
+    def merge_selected_down(self) -> None:
+        doc = self._adapter.document
+        layer_id = self.selected_layer_id()
+        if doc is not None and layer_id and doc.layers.index(layer_id) > 0:
+            doc.merge_down(layer_id)
+
+    def toggle_selected(self) -> None:
+        doc = self._adapter.document
+        layer_id = self.selected_layer_id()
+        if doc is not None and layer_id:
+            doc.set_layer_visible(layer_id, not doc.layers.find(layer_id).visible)
+
+    def rename_selected(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and item.data(_ID_ROLE):
+            self.list.editItem(item)
+
+    def show_details(self) -> None:
+        doc = self._adapter.document
+        layer_id = self.selected_layer_id()
+        if doc is not None and layer_id:
+            layer = doc.layers.find(layer_id)
+            QMessageBox.information(self, layer.name, describe_layer(layer.info))
+
+    def context_menu(self) -> QMenu | None:
+        """The right-click menu for the selected layer; None on the original's row."""
+        doc = self._adapter.document
+        layer_id = self.selected_layer_id()
+        if doc is None or not layer_id:
+            return None
+        layer = doc.layers.find(layer_id)
+        menu = QMenu(self)
+        menu.addAction("Hide" if layer.visible else "Show", self.toggle_selected)
+        menu.addAction("Rename", self.rename_selected)
+        menu.addAction("Delete", self.delete_selected)
+        merge = menu.addAction("Merge Down", self.merge_selected_down)
+        merge.setEnabled(doc.layers.index(layer_id) > 0)
+        merge.setToolTip("Join this layer with the one below it into one layer")
+        menu.addSeparator()
+        menu.addAction("Show details", self.show_details)
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is not None:
+            self.list.setCurrentItem(item)
+        menu = self.context_menu()
+        if menu is not None:
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+            menu.deleteLater()
 
     def keyPressEvent(self, event) -> None:  # noqa: ANN001 - QKeyEvent
         if event.key() == Qt.Key.Key_Delete:
@@ -151,8 +208,12 @@ class LayersPanel(QWidget):
             self.refresh()
 
 
-def _describe(info: dict) -> str:
-    parts = [str(info[k]) for k in ("backend", "device", "precision") if info.get(k)]
-    if "seconds" in info:
-        parts.append(f"{float(info['seconds']):.2f} s")
-    return " · ".join(parts)
+def describe_layer(info: dict) -> str:
+    """A layer's tooltip: the plain summary, then the technical details of its run (or runs)."""
+    merged = info.get("merged_from")
+    if isinstance(merged, list):
+        return "\n\n".join([f"Merged from {len(merged)} layer{'s' if len(merged) != 1 else ''}:"] + [f"{part.get('name', 'Layer')}: {describe_layer(part)}" for part in merged])
+    run = RunInfo.from_dict(info)
+    if run is None:
+        return "No details were kept for this layer."
+    return f"{run_summary(run)}\n\n{run_details(run)}"

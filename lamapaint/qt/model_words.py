@@ -1,0 +1,96 @@
+"""What the editor says about the LaMa model, in a photographer's words, and the cheap check
+whether one is installed.
+
+Nothing here imports torch: the window asks ``model_installed`` before the engine loads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lamapaint.inpaint.types import ChecksumError, DownloadError, UnsafePickleError, WeightsError
+from lamapaint.settings import app_paths
+
+#: The model the editor offers (see lamapaint.inpaint.weights.KNOWN_MODELS).
+OFFERED_MODEL = "big-lama"
+OFFERED_FILENAME = "big-lama.pt"
+OFFERED_URL = "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt"
+OFFERED_SIZE_TEXT = "about 200 MB"
+
+#: Files the engine picks up from the models folder (converted on first use).
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".zip")
+IMPORT_FILTER = "LaMa model files (*.pt *.zip *.ckpt *.pth *.safetensors);;All files (*)"
+
+WRONG_FILE = (
+    "This file is not a LaMa model: choose big-lama.pt, big-lama.zip, best.ckpt or a .safetensors "
+    "file made by lamapaint."
+)
+
+
+def models_dir() -> Path:
+    return app_paths().models_dir
+
+
+def model_installed() -> bool:
+    """Whether the engine will find LaMa weights, checked by listing folders only.
+
+    A stand-in for ``lamapaint.inpaint.weights.installed_models()``, which imports torch. It looks
+    where the engine looks: the models folder, and the torch hub cache where IOPaint keeps big-lama.pt.
+    """
+    folder = models_dir()
+    if folder.is_dir() and any(p.is_file() and p.suffix.lower() in WEIGHT_SUFFIXES for p in folder.iterdir()):
+        return True
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch"
+    )
+    return (Path(torch_home) / "hub" / "checkpoints" / OFFERED_FILENAME).is_file()
+
+
+def is_offline(exc: BaseException) -> bool:
+    """A download that never reached the server (no network, no DNS, a firewall)."""
+    return isinstance(exc, DownloadError) and not isinstance(exc, ChecksumError) and "cannot reach" in str(exc)
+
+
+def browser_download_text(link_colour: str | None = None) -> str:
+    """What to do without a working download: the address and the exact folder (rich text)."""
+    style = f' style="color: {link_colour}"' if link_colour else ""
+    return (
+        f"Download <b>{OFFERED_FILENAME}</b> in a web browser from<br><a href=\"{OFFERED_URL}\"{style}>{OFFERED_URL}</a><br>"
+        f"and put it in this folder:<br><code>{models_dir()}</code><br>"
+        "or choose <i>Import a file I have</i> to pick it where it is."
+    )
+
+
+def describe_model_error(exc: BaseException) -> str:
+    """One sentence for a failed download or import; no errno numbers, no stack traces."""
+    text = str(exc)
+    if is_offline(exc):
+        return "No internet connection: connect to the internet and try again, or download the file in a browser."
+    if isinstance(exc, ChecksumError):
+        return "The download arrived damaged and was deleted; please try again."
+    if isinstance(exc, DownloadError):
+        if "cannot write" in text:
+            return "The model could not be saved: the disk is full or the folder cannot be written."
+        if "HTTP" in text:
+            return "The download server did not hand out the file right now; please try again later."
+        return "The download was interrupted; try again and it continues where it stopped."
+    if isinstance(exc, UnsafePickleError):
+        return "This file contains program code that lamapaint will not run, so it cannot be used as a model."
+    if isinstance(exc, WeightsError):
+        return WRONG_FILE
+    if isinstance(exc, FileNotFoundError):
+        return "The file is no longer there."
+    if isinstance(exc, PermissionError):
+        return "lamapaint is not allowed to read or write that file."
+    if isinstance(exc, OSError):
+        return f"The file could not be read or written ({exc.strerror or type(exc).__name__})."
+    return f"Something went wrong: {text or type(exc).__name__}"
+
+
+def engine_words(backend: str, device: str) -> str:
+    """The status bar's engine: "LaMa on the CPU", "the basic fill"."""
+    if backend.startswith("opencv"):
+        return "basic fill"
+    where = {"cpu": "CPU", "cuda": "GPU", "mps": "GPU"}.get(device.split(":")[0], device)
+    return f"LaMa on the {where}"
