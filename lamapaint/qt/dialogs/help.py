@@ -34,7 +34,7 @@ from lamapaint.qt.icons import app_icon
 from lamapaint.settings import app_paths
 
 OTHER_GROUP = "Other"
-CANVAS_NOTE = "canvas"  # marks keys that act while the canvas has focus
+CANVAS_NOTE = "canvas"  # marks single keys, which a text field being typed in keeps
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,15 @@ def key_text(action: QAction) -> str:
 def _row(group: str, action: QAction) -> ShortcutRow:
     return ShortcutRow(
         group, plain_text(action), key_text(action), action.statusTip(),
-        action.shortcutContext() in (Qt.ShortcutContext.WidgetShortcut, Qt.ShortcutContext.WidgetWithChildrenShortcut),
+        _plain_keys(action),
     )
+
+
+def _plain_keys(action: QAction) -> bool:
+    """Single keys without Ctrl/Alt/Meta: window-wide, but a text field being typed in keeps them."""
+    command = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+    keys = [s for s in action.shortcuts() if not s.isEmpty()]
+    return bool(keys) and all(s.count() == 1 and not (s[0].keyboardModifiers() & command) for s in keys)
 
 
 def _menu_actions(menu: QMenu) -> list[QAction]:
@@ -106,7 +113,7 @@ class ShortcutsDialog(QDialog):
         self.tree.setHeaderLabels(["Action", "Keys", "What it does"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        note = QLabel(f"Keys marked “{CANVAS_NOTE}” act while the canvas has focus, so they never fire while you type.", self)
+        note = QLabel(f"Keys marked “{CANVAS_NOTE}” work anywhere in the window except while you type in a text field.", self)
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
