@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 import torch
 
-from lamapaint.core.geometry import Rect
 from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import Region, padded_side
 from lamapaint.inpaint.types import ImageSource, RegionInfo
