@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lamapaint.core.layers import Layer
-from lamapaint.inpaint.types import RunInfo, WeightsError
+from lamapaint.inpaint.types import RegionInfo, RunInfo, WeightsError
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
 from lamapaint.qt.worker import INFERENCE_LANE
@@ -56,7 +56,7 @@ class FaultyBackend:
         self.idle.set()
         self.started = threading.Event()
 
-    def inpaint(self, image, mask, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
+    def fill_hole(self, source, hole, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
         self.idle.clear()
         self.started.set()
         try:
@@ -74,9 +74,10 @@ class FaultyBackend:
                     self.outcomes.append(kind)
                     raise FAULTS[kind]()
             self.outcomes.append("ok")
-            out = image.copy()
-            out[mask > 0] = FILL
-            return out, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
+            patch = source(hole.box).copy()
+            patch[hole.pixels] = FILL
+            region = RegionInfo(hole.box.pad(8).clip(hole.width, hole.height), hole.box, "crop", 1.0, (0, 0), 0, 0.01)
+            return patch, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01, (region,))
         finally:
             self.idle.set()
 
