@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("path", nargs="?", type=Path, help="a photo, or a .lamapaint project, to open")
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug messages to stderr")
     parser.add_argument("--version", action="version", version=f"lamapaint {__version__}")
+    parser.add_argument(
+        "--smoke-test", metavar="PNG", type=Path,
+        help="open PATH, save a screenshot of the window to PNG once the photo shows, and quit "
+        "(exit status 1 if it does not show within 2 minutes); packaging/smoke.sh uses it",
+    )
     return parser
 
 
@@ -34,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from lamapaint.qt.app import main as qt_main  # Qt only once the arguments are known good
 
-    return qt_main(args.path)
+    if args.smoke_test is not None and args.path is None:
+        build_parser().error("--smoke-test needs a photo to open")
+    return qt_main(args.path, smoke_screenshot=args.smoke_test)
 
 
 if __name__ == "__main__":

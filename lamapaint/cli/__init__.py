@@ -20,13 +20,14 @@ from lamapaint.cli.errors import (
     EXIT_MODEL,
     EXIT_NETWORK,
     EXIT_OK,
+    EXIT_OUTPUT,
     EXIT_PARTIAL,
     EXIT_USAGE,
     CliError,
 )
 
 __all__ = [
-    "EXIT_EXISTS", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_MODEL", "EXIT_NETWORK", "EXIT_OK", "EXIT_PARTIAL",
+    "EXIT_EXISTS", "EXIT_INPUT", "EXIT_INTERRUPTED", "EXIT_MODEL", "EXIT_NETWORK", "EXIT_OK", "EXIT_OUTPUT", "EXIT_PARTIAL",
     "EXIT_USAGE", "CliError", "build_parser", "console_main", "main",
 ]
 

@@ -6,7 +6,7 @@ it, so no subcommand has to import the package that dispatches to it.
 Exit codes (documented in README.md):
   0 success · 1 some inputs failed (folder mode) · 2 usage error · 3 bad input file ·
   4 model or weights problem · 5 output exists (use --overwrite) · 6 network/download problem ·
-  130 interrupted
+  7 output cannot be written (disk full, permission denied, read-only) · 130 interrupted
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ EXIT_INPUT = 3
 EXIT_MODEL = 4
 EXIT_EXISTS = 5
 EXIT_NETWORK = 6
+EXIT_OUTPUT = 7
 EXIT_INTERRUPTED = 130
 
 

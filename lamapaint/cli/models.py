@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from lamapaint.cli.errors import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, CliError
+from lamapaint.cli.errors import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, EXIT_OUTPUT, CliError
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     except DownloadError as exc:
         raise CliError(str(exc), EXIT_NETWORK) from exc
     except WeightsError as exc:
+        if isinstance(exc.__cause__, OSError):  # the model could not be stored (disk full, permissions)
+            raise CliError(str(exc), EXIT_OUTPUT) from exc
         raise CliError(str(exc), EXIT_MODEL) from exc
 
 

@@ -2,10 +2,13 @@
 
 Single file: ``remove PHOTO --mask MASK -o OUT``. Folder: ``remove PHOTOS/ --mask MASKS/ -o OUTDIR/``;
 each photo's mask is, in this order, ``<stem>_mask.png``, ``<stem>.png`` or the only ``<stem>__*.png``
-in the mask folder, and the result is ``OUTDIR/<photo file name>``. A mask is any image of the
+in the mask folder, and the result is ``OUTDIR/<photo file name>`` (``OUTDIR/<stem>.png`` for a
+format that cannot be written: .bmp, .heic, .heif). A mask is any image of the
 photo's size; a pixel is a hole where any channel is non-zero (alpha ignored). The photo is used
 upright (EXIF orientation applied), so the mask must be drawn on the upright photo. The model is
-loaded once per run. Existing outputs are only replaced with ``--overwrite``.
+loaded once per run. Existing outputs are only replaced with ``--overwrite``. In folder mode a
+photo that fails (unreadable photo or mask, a failed fill, an output that cannot be written) gets
+one line on stderr and the others are still done (exit 1).
 
 A reader thread decodes each photo (and reads a JPEG's coefficients for the block-wise save) while
 the main thread does work that leaves a core idle: importing torch and loading the model for the
@@ -16,6 +19,7 @@ uses every core.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import time
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from lamapaint.cli.errors import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+from lamapaint.cli.errors import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.types import Backend, InpaintOptions
@@ -37,6 +41,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
+#: Why writing failed, in the user's words (the rest use the system's message).
+_WRITE_FAILURES = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,12 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 0:
         raise CliError(f"--threads must be 0 or more, not {args.threads}", EXIT_USAGE)
     folder_mode = args.photo.is_dir()
-    jobs = _folder_jobs(args) if folder_mode else [_single_job(args)]
-    failures = 0
+    refused: list[tuple[Path, str]] = []
+    jobs = _folder_jobs(args, refused) if folder_mode else [_single_job(args)]
+    for photo, message in refused:
+        print(f"lamapaint-cli: {photo.name}: {message}", file=sys.stderr)
+    failures = len(refused)
+    total = len(jobs) + len(refused)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamapaint-reader") as reader:
         pending = {0: reader.submit(_load_inputs, jobs[0], args)}
 
@@ -102,19 +118,53 @@ def run(args: argparse.Namespace) -> int:
                 _progress_bar(index, len(jobs), job.photo.name)
             try:
                 _remove_one(job, pending.pop(index), backend, options, args, lambda: read_next(index + 1))
-            except CliError as exc:
+            except Exception as exc:  # noqa: BLE001 - one photo's failure, whatever it is, must not stop the others
                 if not folder_mode:
                     raise
                 failures += 1
-                log.debug("%s failed", job.photo, exc_info=args.verbose)
-                print(f"\nlamapaint-cli: {job.photo.name}: {exc}", file=sys.stderr)
+                if isinstance(exc, CliError):
+                    log.debug("%s failed", job.photo, exc_info=args.verbose)
+                else:
+                    log.warning("%s failed unexpectedly", job.photo, exc_info=args.verbose)
+                print(f"\nlamapaint-cli: {job.photo.name}: {_one_line(exc)}", file=sys.stderr)
     if folder_mode and not args.quiet:
         _progress_bar(len(jobs), len(jobs), "done")
         print(file=sys.stderr)
     if failures:
-        print(f"lamapaint-cli: {failures} of {len(jobs)} photos failed", file=sys.stderr)
+        print(f"lamapaint-cli: {failures} of {total} photos failed", file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line of reasonable length (the type's name when it has none)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _output_name(photo: Path) -> str:
+    """The photo's own name where its format can be written, else ``<stem>.png`` (BMP, HEIC, HEIF)."""
+    from lamapaint.io.export import ExportError, format_for
+
+    try:
+        format_for(photo)
+    except ExportError:
+        return f"{photo.stem}.png"
+    return photo.name
+
+
+def _check_output_format(out: Path) -> None:
+    from lamapaint.io.export import ExportError, format_for
+
+    try:
+        format_for(out)
+    except ExportError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+
+
+def _write_failure(path: Path, exc: OSError) -> CliError:
+    reason = _WRITE_FAILURES.get(exc.errno or -1) or exc.strerror or str(exc)
+    return CliError(f"cannot write {path}: {reason}", EXIT_OUTPUT)
 
 
 def _single_job(args: argparse.Namespace) -> Job:
@@ -124,12 +174,14 @@ def _single_job(args: argparse.Namespace) -> Job:
         raise CliError(f"mask {args.mask} does not exist or is not a file", EXIT_INPUT)
     if args.output.is_dir():
         raise CliError(f"{args.output} is a folder; give an output file name (folders are for folder mode)", EXIT_USAGE)
+    _check_output_format(args.output)
     if args.output.exists() and not args.overwrite:
         raise CliError(f"{args.output} already exists; use --overwrite to replace it", EXIT_EXISTS)
     return Job(args.photo, args.mask, args.output)
 
 
-def _folder_jobs(args: argparse.Namespace) -> list[Job]:
+def _folder_jobs(args: argparse.Namespace, refused: list[tuple[Path, str]]) -> list[Job]:
+    """One job per photo with a mask; photos whose output another photo already writes go to ``refused``."""
     if not args.mask.is_dir():
         raise CliError(f"PHOTO is a folder, so --mask must be a folder too ({args.mask} is not)", EXIT_USAGE)
     if args.output.exists() and not args.output.is_dir():
@@ -137,19 +189,28 @@ def _folder_jobs(args: argparse.Namespace) -> list[Job]:
     photos = sorted(p for p in args.photo.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
     jobs: list[Job] = []
     missing: list[str] = []
+    writers: dict[str, Path] = {}
     for photo in photos:
         mask = find_mask(photo, args.mask)
         if mask is None:
             missing.append(photo.name)
-        else:
-            jobs.append(Job(photo, mask, args.output / photo.name))
+            continue
+        name = _output_name(photo)
+        first = writers.setdefault(name.lower(), photo)
+        if first != photo:
+            refused.append((photo, f"not done: its output {name} is also {first.name}'s; rename one of them"))
+            continue
+        jobs.append(Job(photo, mask, args.output / name))
     if missing:
         log.warning("no mask for %d photo(s): %s", len(missing), ", ".join(missing))
         if not args.quiet:
             print(f"lamapaint-cli: skipping {len(missing)} photo(s) without a mask: {', '.join(missing)}", file=sys.stderr)
     if not jobs:
         raise CliError(f"no photo in {args.photo} has a mask in {args.mask} (see `remove --help` for the naming rule)", EXIT_INPUT)
-    args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_failure(args.output, exc) from exc
     return jobs
 
 
@@ -245,13 +306,16 @@ def _remove_one(
     finally:
         read_next()
     try:
-        export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
+        report = export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
     except ExportDestinationExists as exc:
         raise CliError(str(exc), EXIT_EXISTS) from exc
     except ExportError as exc:
+        if isinstance(exc.__cause__, OSError):
+            raise _write_failure(job.out, exc.__cause__) from exc
         raise CliError(str(exc), EXIT_INPUT) from exc
     if not args.quiet and not args.photo.is_dir():
         total = time.perf_counter() - started
+        print(f"{job.out.name}: {report.summary}", file=sys.stderr)
         print(f"{run_summary(run)}: {run_brief(run)}; {total:.2f} s in all -> {job.out}", file=sys.stderr)
 
 

@@ -3,7 +3,8 @@
 A download goes to ``<dest>.part``; an interrupted one resumes with an HTTP ``Range`` request (a
 server that ignores it sends the whole file again and we restart). Only when the bytes are complete
 and their checksums match does the file get renamed to ``dest`` in one step. Nothing here exits the
-process: every failure is a one-line :class:`DownloadError`.
+process: every failure is a one-line :class:`DownloadError`. HTTPS is verified against certifi's CA
+bundle (see :func:`ssl_context`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import http.client
 import logging
 import os
 import re
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import certifi
 
 from lamapaint._version import __version__
 from lamapaint.inpaint.types import ChecksumError, DownloadError
@@ -43,6 +47,19 @@ class FetchResult:
     size: int
     md5: str
     sha256: str
+
+
+def ssl_context() -> ssl.SSLContext:
+    """Certificate verification that works wherever lamapaint runs.
+
+    OpenSSL's default CA paths are the build machine's in a frozen bundle and empty in python.org's
+    macOS Python, so the certificates come from certifi, which ships with lamapaint. SSL_CERT_FILE or
+    SSL_CERT_DIR, when set (a company proxy's CA), are used instead.
+    """
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def file_digests(path: Path, chunk: int = 8 << 20) -> tuple[str, str]:
@@ -96,7 +113,7 @@ def _fetch_once(url: str, part: Path, progress: ProgressCallback | None, cancel:
     request = urllib.request.Request(url, headers=headers)
     host = urllib.parse.urlsplit(url).netloc or url
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=ssl_context())
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and start:
             # Our partial file is not a prefix the server can continue: start over.

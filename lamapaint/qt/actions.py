@@ -78,6 +78,10 @@ class Actions(QObject):
         self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "Run the removal after every stroke (quick touch-ups)", checkable=True)
         self.models = _action(self, "&Models and Device…", None, "Install LaMa models; choose device and precision")
         self.show_histogram = _action(self, "Fill &Histogram", None, "RGB histogram of the last fill against its surroundings", checkable=True)
+        # Help
+        self.shortcuts_help = _action(self, "&Keyboard Shortcuts", "F1", "List every keyboard shortcut")
+        self.about = _action(self, "&About lamapaint", None, "Version, credits, licence and where lamapaint keeps its files")
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
 
         # Short labels for the toolbar; menus keep the full text.
         self.compare.setIconText("Compare")

@@ -11,7 +11,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from lamapaint import __version__
+from lamapaint.qt.icons import app_icon
 from lamapaint.qt.main_window import MainWindow
+from lamapaint.qt.platform_libs import missing_libraries, missing_libraries_message, uses_xcb
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +33,35 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("lamapaint")
     app.setOrganizationName("lamapaint")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.lamapaint.Lamapaint")  # Wayland: match the .desktop file and its icon
+    app.setWindowIcon(app_icon())
     return app  # type: ignore[return-value]
 
 
-def main(path: Path | None = None) -> int:
+def system_libraries_missing() -> str | None:
+    """A readable message when Qt's xcb plugin would abort for lack of a system library."""
+    if not uses_xcb():
+        return None
+    missing = missing_libraries()
+    return missing_libraries_message(missing) if missing else None
+
+
+def main(path: Path | None = None, smoke_screenshot: Path | None = None) -> int:
+    problem = system_libraries_missing()
+    if problem:
+        log.error("%s", problem)
+        return 1
     app = create_app()
     window = MainWindow()
+    smoke = None
+    if smoke_screenshot is not None:
+        from lamapaint.qt.smoke import SmokeTest
+
+        smoke = SmokeTest(window, smoke_screenshot)
     window.show()
-    QTimer.singleShot(0, window.offer_recovery)
+    if smoke is None:
+        QTimer.singleShot(0, window.offer_recovery)
     if path is not None:
         QTimer.singleShot(0, lambda: window.open_path(path))
-    return app.exec()
+    code = app.exec()
+    return smoke.exit_code if smoke is not None else code

@@ -36,9 +36,12 @@ from lamapaint.io.autosave import RecoverableSession, discard_session, list_reco
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
 from lamapaint.qt.autosave import AutosaveController
+from lamapaint.qt.canvas.placeholder import EmptyCanvasHint
 from lamapaint.qt.canvas.view import CanvasView
+from lamapaint.qt.dialogs.help import HelpMenu
 from lamapaint.qt.document_adapter import DocumentAdapter
 from lamapaint.qt.files import FILES_LANE, DocumentFiles
+from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
@@ -114,7 +117,10 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(action)
         self._build_menus()
+        self.help_menu = HelpMenu(self, self.window_actions.shortcuts_help, self.window_actions.about)  # last menu
         self._build_toolbars()
+        set_toolbar_icons(self.window_actions)
+        self.empty_hint = EmptyCanvasHint(self.view, self.adapter, self.window_actions.open)
         self._build_docks()
         self._build_status_bar()
         self._connect()
@@ -155,7 +161,7 @@ class MainWindow(QMainWindow):
         a = self.window_actions
         tools = QToolBar("Tools", self)
         tools.setObjectName("toolsToolbar")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tools.addAction(a.remove)
         tools.addSeparator()
         for action in a.tools():

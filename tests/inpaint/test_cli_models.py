@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.cli import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, main
+from lamapaint.cli import EXIT_MODEL, EXIT_NETWORK, EXIT_OK, EXIT_OUTPUT, main
 from lamapaint.cli.models import ProgressPrinter
 from lamapaint.inpaint import weights
 from lamapaint.inpaint.weights import KnownModel
@@ -118,3 +118,20 @@ def test_progress_bar_on_a_terminal_redraws_one_line() -> None:
     text = stream.getvalue()
     assert text.count("\r") == 2 and text.endswith("\n") and text.count("\n") == 1
     assert "[" + "#" * ProgressPrinter.WIDTH + "] 100% 10.0 of 10.0 MB, 5.0 MB/s" in text
+
+
+def test_import_onto_a_full_disk_exits_7(checkpoint: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    from contextlib import contextmanager
+
+    from lamapaint.inpaint.weights import model_store
+
+    @contextmanager
+    def full(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+        yield
+
+    monkeypatch.setattr(model_store, "atomic_write", full)
+    assert main(["models", "import", str(checkpoint)]) == EXIT_OUTPUT
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "No space left" in err and err.count("\n") == 1

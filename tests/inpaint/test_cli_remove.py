@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from safetensors.torch import save_file
 
-from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_PARTIAL, main
+from lamapaint.cli import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, main
 from lamapaint.cli.remove import find_mask
 from lamapaint.inpaint.weights import deterministic_state_dict
 from tests.shared_data import LAMA_REFERENCE, REPO_ROOT, require_shared
@@ -163,3 +163,128 @@ def test_remove_imports_no_qt(tmp_path: Path) -> None:
         "assert rc == 0 and not bad, (rc, bad)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT, timeout=120)
+
+
+# ---- issue 12: every per-photo failure is one line, no failure after inference for a predictable reason
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width`` x ``height`` (no pixel data): a decompression bomb to Pillow."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+def _folder(tmp_path: Path, stems: list[str]) -> tuple[Path, Path, Path]:
+    photos, masks, out = tmp_path / "photos", tmp_path / "masks", tmp_path / "out"
+    photos.mkdir(), masks.mkdir()
+    for stem in stems:
+        _, mask = _write_pair(photos, stem)
+        mask.rename(masks / mask.name)
+    return photos, masks, out
+
+
+def test_folder_run_survives_a_mask_that_is_a_decompression_bomb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos, masks, out = _folder(tmp_path, ["a", "b", "c"])
+    _png_header_only(masks / "b_mask.png", 30_000, 20_000)  # 600 MP claimed
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+    assert "Traceback" not in err
+    [line] = [line for line in err.splitlines() if line.startswith("lamapaint-cli: b.png")]
+    assert "mask" in line and "1 of 3" in err
+
+
+def test_single_file_bomb_mask_is_a_one_line_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, _ = _write_pair(tmp_path)
+    mask = _png_header_only(tmp_path / "bomb.png", 30_000, 20_000)
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT and err.count("\n") == 1 and "bomb.png" in err
+
+
+def test_any_unexpected_per_photo_failure_is_that_photos_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lamapaint.inpaint import backends
+
+    photos, masks, out = _folder(tmp_path, ["a", "b", "c"])
+    real = backends.OpenCVBackend.inpaint
+    calls = []
+
+    def flaky(self, image, mask, options=None, progress=None, cancel=None):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated engine bug")
+        return real(self, image, mask, options, progress, cancel)
+
+    monkeypatch.setattr(backends.OpenCVBackend, "inpaint", flaky)
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL and sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+    assert "b.png: simulated engine bug" in err and "Traceback" not in err
+
+
+def test_folder_mode_writes_unwritable_formats_as_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos, masks, out = _folder(tmp_path, ["a"])
+    Image.open(photos / "a.png").save(photos / "b.bmp")
+    (photos / "a.png").unlink()
+    (masks / "a_mask.png").rename(masks / "b_mask.png")
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["b.png"]
+
+
+def test_folder_mode_refuses_two_photos_with_one_output_before_inference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos, masks, out = _folder(tmp_path, ["a"])
+    Image.open(photos / "a.png").save(photos / "a.bmp")  # a.bmp -> a.png, which a.png writes too
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+    assert "a.bmp" in err and "a.png" in err
+
+
+def test_single_file_output_suffix_is_checked_before_inference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lamapaint.inpaint import backends
+
+    def no_model(options: object) -> None:
+        raise AssertionError("the model must not be loaded for an output that cannot be written")
+
+    monkeypatch.setattr(backends, "create_backend", no_model)
+    photo, mask = _write_pair(tmp_path)
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "out.bmp"), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "out.bmp" in err and ".png" in err
+
+
+@pytest.mark.parametrize(("errno_code", "wording"), [("ENOSPC", "disk full"), ("EACCES", "permission denied")])
+def test_an_output_that_cannot_be_written_has_its_own_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, errno_code: str, wording: str
+) -> None:
+    import errno
+    import os
+
+    from lamapaint.io import export
+
+    def fail(*args: object, **kwargs: object) -> None:
+        code = getattr(errno, errno_code)
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(export, "atomic_write_bytes", fail)
+    photo, mask = _write_pair(tmp_path)
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_OUTPUT == 7
+    assert "cannot write" in err and wording in err and "bad input" not in err and err.count("\n") == 1

@@ -21,7 +21,8 @@ def test_per_photo_line_uses_the_run_formatter(tmp_path: Path, capsys: pytest.Ca
     out = tmp_path / "out.png"
     argv = ["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(out), "--model", "opencv-telea"]
     assert main(argv) == EXIT_OK
-    line = capsys.readouterr().err.strip().splitlines()[-1]
+    *_, saved, line = capsys.readouterr().err.strip().splitlines()
+    assert saved.startswith("out.png: ") and "kept" in saved  # the export report's plain summary
     assert line.startswith("Removed in ") and " with the basic fill: opencv-telea (cpu, uint8) strategy crop " in line
     assert line.endswith(f"-> {out}")
     strategy, pixels = ChildResult(0, 0.0, 0.0, line).cli_stats()

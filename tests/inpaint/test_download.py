@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lamapaint.inpaint import download, weights
+from lamapaint.inpaint.lama import build_generator
 from lamapaint.inpaint.download import ChecksumError, DownloadError, fetch
 from lamapaint.inpaint.weights import KnownModel, deterministic_state_dict, download_model, load_generator
 from lamapaint.jobs import CancelToken, Cancelled
@@ -182,7 +183,7 @@ def test_end_to_end_download_converts_and_loads(
     assert (info.path, info.sha256, info.source_format) == (installed, spec.sha256, "lightning-ckpt")
     [model] = weights.installed_models()
     assert model.source == f"{url}/lama-fourier.ckpt"
-    reference = weights.build_generator("lama-fourier")
+    reference = build_generator("lama-fourier")
     reference.load_state_dict(sd)
     x = torch.rand(1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import zipfile
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import safetensors
 import safetensors.torch
 import torch
 
-from lamapaint.inpaint import weights
+from lamapaint.inpaint.lama import build_generator
+from lamapaint.inpaint.weights import choice, conversion_cache, model_store
 from lamapaint.inpaint.weights import (
+    LoadedWeights,
     NoWeightsError,
     WeightsError,
     deterministic_state_dict,
@@ -61,7 +64,7 @@ def _assert_same(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tens
 
 
 def _reference(config: str, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
-    gen = weights.build_generator(config)
+    gen = build_generator(config)
     gen.load_state_dict(state_dict, strict=True)
     return gen
 
@@ -221,10 +224,10 @@ def test_load_generator_converts_once_then_loads_fast(
     generator, info = load_generator(path)
     assert not generator.training
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in generator.parameters())
-    stored = app_paths().models_dir / "lama-fourier.safetensors"
-    assert (info.name, info.config, info.path, info.source_format) == ("lama-fourier", "lama-fourier", stored, "lightning-ckpt")
+    assert (info.name, info.config, info.source_format) == ("lama-fourier", "lama-fourier", "lightning-ckpt")
+    assert info.path.parent == conversion_cache.cache_folder()
     assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    with safetensors.safe_open(str(stored), framework="pt") as fh:
+    with safetensors.safe_open(str(info.path), framework="pt") as fh:
         meta = fh.metadata()
     assert meta["lamapaint_config"] == "lama-fourier"
     assert meta["lamapaint_source_sha256"] == info.sha256
@@ -236,13 +239,39 @@ def test_load_generator_converts_once_then_loads_fast(
     def no_second_conversion(path: object) -> None:
         raise AssertionError("the converted copy should have been used")
 
-    monkeypatch.setattr(weights, "load_weights_file", no_second_conversion)
+    monkeypatch.setattr(choice, "load_weights_file", no_second_conversion)
     again, info2 = load_generator(path)
-    assert info2.path == stored and info2.sha256 == info.sha256
-    best, info3 = load_generator()
-    assert info3.path == stored
+    assert info2.path == info.path and info2.sha256 == info.sha256 and info2.name == "lama-fourier"
     with torch.inference_mode():
-        assert torch.equal(best(x), again(x))
+        assert torch.equal(again(x), generator(x))
+
+
+def test_a_file_used_once_is_not_installed_and_auto_is_unchanged(
+    tmp_path: Path, fourier_layout: dict[str, torch.Tensor]
+) -> None:
+    """Issue 12: `--weights FILE` installed a copy, and the first such file became the `auto` default."""
+    path = tmp_path / "experiment.ckpt"
+    torch.save({"state_dict": {"generator." + k: v for k, v in fourier_layout.items()}}, path)
+    load_generator(path)
+    assert installed_models() == []
+    assert not app_paths().models_dir.exists() or not list(app_paths().models_dir.iterdir())
+    with pytest.raises(NoWeightsError):
+        load_generator()
+
+
+def test_the_conversion_cache_keeps_the_most_recently_used_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = conversion_cache.cache_folder()
+    folder.mkdir(parents=True)
+    copies = []
+    for i in range(4):
+        copy = folder / f"run{i}-0123456789ab.safetensors"
+        copy.write_bytes(b"x" * 1000)
+        os.utime(copy, ns=(i * 10**9, i * 10**9))
+        copies.append(copy)
+    assert conversion_cache.evict(keep=copies[0]) == [copies[2], copies[1]]  # the just-written one stays
+    assert sorted(folder.iterdir()) == [copies[0], copies[3]]
+    monkeypatch.setattr(conversion_cache, "MAX_BYTES", 1500)  # room for one copy only
+    assert conversion_cache.evict() == [copies[0]]
 
 
 def test_no_weights_error_says_how_to_get_them() -> None:
@@ -270,7 +299,7 @@ def _fake_installed(name: str, config: str) -> Path:
 def test_big_lama_is_preferred_over_lama_fourier(fourier_layout: dict[str, torch.Tensor]) -> None:
     _fake_installed("big-lama", "big-lama")
     _fake_installed("anime-manga-big-lama", "big-lama")
-    weights._save_installed(weights.LoadedWeights("lama-fourier", fourier_layout, "state-dict", "ab" * 32), "lama-fourier", {})
+    model_store.save_installed(LoadedWeights("lama-fourier", fourier_layout, "state-dict", "ab" * 32), "lama-fourier", {})
     assert [m.name for m in installed_models()] == ["big-lama", "anime-manga-big-lama", "lama-fourier"]
     with pytest.raises(WeightsError, match="big-lama.safetensors"):
         load_generator()  # chose big-lama (which is broken here)

@@ -1,0 +1,38 @@
+"""``lamapaint --smoke-test``: what packaging/smoke.sh relies on to test a frozen build's window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lamapaint.__main__ import main as gui_main
+from lamapaint.qt import app as qt_app
+from lamapaint.qt import smoke
+
+
+def test_smoke_test_shows_the_photo_and_saves_a_screenshot(tmp_path: Path, photo_path: Path, dialogs, capsys) -> None:  # noqa: ANN001
+    shot = tmp_path / "window.png"
+    assert qt_app.main(photo_path, smoke_screenshot=shot) == 0
+    with Image.open(shot) as im:
+        assert im.width > 300 and im.height > 200
+    out = capsys.readouterr().out
+    assert "exposed_at=" in out and "photo_at=" in out
+
+
+def test_smoke_test_fails_when_the_photo_never_shows(
+    tmp_path: Path, dialogs, capsys, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    monkeypatch.setattr(smoke, "TIMEOUT_MS", 1500)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert qt_app.main(broken, smoke_screenshot=tmp_path / "never.png") == 1
+    assert "the photo never showed" in capsys.readouterr().err
+    assert not (tmp_path / "never.png").exists()
+
+
+def test_smoke_test_needs_a_photo(capsys) -> None:  # noqa: ANN001
+    with pytest.raises(SystemExit) as exit_info:
+        gui_main(["--smoke-test", "x.png"])
+    assert exit_info.value.code == 2 and "needs a photo" in capsys.readouterr().err
