@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SEED = 1234
 ROUNDS = 48
 FILL = (200, 180, 160)
-WAIT_MS = 10_000
+WAIT_MS = 30_000
 
 
 class CudaOutOfMemory(RuntimeError):
@@ -111,6 +111,7 @@ def test_faults_and_cancels_at_random_moments_never_touch_the_document(  # noqa:
     qtbot, doc_window: MainWindow, dialogs: Dialogs, faulty: FaultyBackend
 ) -> None:
     win = doc_window
+    win.window_actions.auto_remove.setChecked(False)  # settings saved by other tests must not add removals
     doc = win.document
     rng = random.Random(SEED + 1)
     win.set_brush_size(6)
