@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lamapaint.core.layers import Layer
-from lamapaint.inpaint.types import RunInfo, WeightsError
+from lamapaint.inpaint.types import RegionInfo, RunInfo, WeightsError
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
 from lamapaint.qt.worker import INFERENCE_LANE
@@ -76,7 +76,8 @@ class FaultyBackend:
             self.outcomes.append("ok")
             patch = source(hole.box).copy()
             patch[hole.pixels] = FILL
-            return patch, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01)
+            region = RegionInfo(hole.box.pad(8).clip(hole.width, hole.height), hole.box, "crop", 1.0, (0, 0), 0, 0.01)
+            return patch, RunInfo("test", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, 0, 0.01, (region,))
         finally:
             self.idle.set()
 
@@ -110,6 +111,7 @@ def test_faults_and_cancels_at_random_moments_never_touch_the_document(  # noqa:
     qtbot, doc_window: MainWindow, dialogs: Dialogs, faulty: FaultyBackend
 ) -> None:
     win = doc_window
+    win.window_actions.auto_remove.setChecked(False)  # settings saved by other tests must not add removals
     doc = win.document
     rng = random.Random(SEED + 1)
     win.set_brush_size(6)
