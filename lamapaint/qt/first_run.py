@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 from lamapaint.qt.jobs import Job, JobRunner
 from lamapaint.qt.model_words import (
     IMPORT_FILTER,
-    OFFERED_MODEL,
     OFFERED_SIZE_TEXT,
     browser_download_text,
     describe_model_error,
+    download_offered_model,
+    import_model_file,
     is_offline,
     models_dir,
 )
@@ -131,9 +132,7 @@ class FirstRunPanel(QFrame):
         return self._job is not None
 
     def start_download(self) -> None:
-        from lamapaint.inpaint.weights import download_model
-
-        self._run("Downloading the LaMa model…", lambda progress, cancel: download_model(OFFERED_MODEL, progress, cancel))
+        self._run("Downloading the LaMa model…", download_offered_model)
 
     def _ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home() / "Downloads"), IMPORT_FILTER)
@@ -141,9 +140,7 @@ class FirstRunPanel(QFrame):
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
-        from lamapaint.inpaint.weights import import_model
-
-        self._run(f"Checking {path.name}…", lambda _progress, _cancel: import_model(path))
+        self._run(f"Checking {path.name}…", import_model_file(path))
 
     def cancel(self) -> None:
         if self._job is not None:

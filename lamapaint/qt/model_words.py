@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from lamapaint.inpaint.types import ChecksumError, DownloadError, UnsafePickleError, WeightsError
+from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.settings import app_paths
 
 #: The model the editor offers (see lamapaint.inpaint.weights.KNOWN_MODELS).
@@ -21,6 +23,24 @@ OFFERED_SIZE_TEXT = "about 200 MB"
 #: Files the engine picks up from the models folder (converted on first use).
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".zip")
 IMPORT_FILTER = "LaMa model files (*.pt *.zip *.ckpt *.pth *.safetensors);;All files (*)"
+
+
+def download_offered_model(progress: ProgressCallback, cancel: CancelToken) -> Path:
+    """The job both install routes run (first-run panel, model manager): the offered model, checksummed."""
+    from lamapaint.inpaint.weights import download_model
+
+    return download_model(OFFERED_MODEL, progress, cancel)
+
+
+def import_model_file(path: Path) -> Callable[[ProgressCallback, CancelToken], Path]:
+    """The job that checks and installs a weights file the person picked."""
+
+    def job(_progress: ProgressCallback, _cancel: CancelToken) -> Path:
+        from lamapaint.inpaint.weights import import_model
+
+        return import_model(path)
+
+    return job
 
 WRONG_FILE = (
     "This file is not a LaMa model: choose big-lama.pt, big-lama.zip, best.ckpt or a .safetensors "

@@ -38,6 +38,8 @@ from lamapaint.qt.model_words import (
     OFFERED_SIZE_TEXT,
     browser_download_text,
     describe_model_error,
+    download_offered_model,
+    import_model_file,
     is_offline,
     models_dir,
 )
@@ -45,7 +47,6 @@ from lamapaint.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DOWNLOADABLE = "big-lama"
 
 
 MODELS_LANE = "models"
@@ -140,9 +141,7 @@ class ModelManagerDialog(QDialog):
 
     # -- download / import ----------------------------------------------------------------------
     def start_download(self) -> None:
-        from lamapaint.inpaint.weights import download_model
-
-        self._run_job("Downloading the LaMa model…", lambda progress, cancel: download_model(DOWNLOADABLE, progress, cancel))
+        self._run_job("Downloading the LaMa model…", download_offered_model)
 
     def _ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home()), IMPORT_FILTER)
@@ -150,9 +149,7 @@ class ModelManagerDialog(QDialog):
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
-        from lamapaint.inpaint.weights import import_model
-
-        self._run_job(f"Checking {path.name}…", lambda _progress, _cancel: import_model(path))
+        self._run_job(f"Checking {path.name}…", import_model_file(path))
 
     def cancel_job(self) -> None:
         if self._job is not None:
