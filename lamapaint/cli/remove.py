@@ -273,7 +273,7 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
             f"{photo.width}x{photo.height} (upright); they must be the same size",
             EXIT_INPUT,
         )
-    return JobInputs(photo, mask, read_block_source(photo, _export_options(args)))
+    return JobInputs(photo, mask, read_block_source(job.out, photo, _export_options(args)))
 
 
 def _export_options(args: argparse.Namespace) -> "ExportOptions":

@@ -247,12 +247,20 @@ def plan_export(source: LoadedImage | None, options: ExportOptions) -> ExportPla
     return ExportPlan(METHOD_REENCODE, pixels, carried.kept, carried.notes, carried.left_out)
 
 
-def read_block_source(source: LoadedImage | None, options: ExportOptions) -> jpeg_blocks.BlockSource | None:
-    """The original's coefficients for a block-wise JPEG save, read ahead of ``export_image``.
+def read_block_source(
+    path: str | os.PathLike[str], source: LoadedImage | None, options: ExportOptions
+) -> jpeg_blocks.BlockSource | None:
+    """The original's coefficients for a block-wise JPEG save to ``path``, read ahead of ``export_image``.
 
-    None where no block-wise save will be tried or it cannot work; ``export_image`` then finds
-    the same reason again and reports it, so a caller never needs to.
+    None where no block-wise save will be tried or it cannot work (``path`` is no JPEG: reading a
+    20 MP original's coefficients costs about 60 MB and a second); ``export_image`` then finds the
+    same reason again and reports it, so a caller never needs to.
     """
+    try:
+        if format_for(path, options.format) != "JPEG":
+            return None
+    except ExportError:  # export_image says why
+        return None
     if _blockwise_reason(source, options) is not None:
         return None
     assert source is not None

@@ -61,6 +61,23 @@ def test_opencv_single_file_and_overwrite_rule(tmp_path: Path, capsys: pytest.Ca
     assert capsys.readouterr().err == ""
 
 
+def test_coefficients_are_read_ahead_only_for_a_jpeg_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JPEG photo written as PNG needs no DCT coefficients (a 20 MP original's cost 60 MB and a second)."""
+    import lamapaint.io.jpeg_blocks as jpeg_blocks
+
+    photo, mask = _write_pair(tmp_path)
+    jpeg = tmp_path / "photo.jpg"
+    Image.open(photo).save(jpeg, quality=90)
+    reads: list[bytes] = []
+    real = jpeg_blocks.read_block_source
+    monkeypatch.setattr(jpeg_blocks, "read_block_source", lambda data: reads.append(data) or real(data))
+    base = ["remove", str(jpeg), "--mask", str(mask), "--model", "opencv-telea", "-q"]
+    assert main([*base, "-o", str(tmp_path / "out.png")]) == EXIT_OK
+    assert reads == []
+    assert main([*base, "-o", str(tmp_path / "out.jpg")]) == EXIT_OK
+    assert len(reads) == 1
+
+
 def test_mask_size_mismatch_names_both_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     photo, _ = _write_pair(tmp_path)
     Image.fromarray(np.zeros((50, 70), np.uint8)).save(tmp_path / "small.png")

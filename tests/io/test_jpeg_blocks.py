@@ -299,7 +299,7 @@ def test_coefficients_read_ahead_give_the_same_file(tmp_path: Path) -> None:
     src = original(tmp_path, make_jpeg(photo(), 2))
     rgb, touched = paint(src, (60, 110, 90, 170))
     _report, inline = export(tmp_path, rgb, src, touched)
-    ahead = read_block_source(src, ExportOptions())
+    ahead = read_block_source(tmp_path / "ahead.jpg", src, ExportOptions())
     assert ahead is not None
     dest = tmp_path / "ahead.jpg"
     report = export_image(dest, rgb, src, ExportOptions(), touched, ahead)
@@ -310,13 +310,15 @@ def test_no_coefficients_read_ahead_where_no_block_wise_save_is_possible(tmp_pat
     from lamapaint.io.export import read_block_source
 
     src = original(tmp_path, make_jpeg(photo(), 2))
-    assert read_block_source(src, ExportOptions(lossless_jpeg=False)) is None
+    assert read_block_source(tmp_path / "o.jpg", src, ExportOptions(lossless_jpeg=False)) is None
+    assert read_block_source(tmp_path / "o.png", src, ExportOptions()) is None  # no JPEG written: nothing to read
+    assert read_block_source(tmp_path / "o.png", src, ExportOptions(format="JPEG")) is not None
     png = tmp_path / "p.png"
     Image.fromarray(photo()).save(png)
-    assert read_block_source(load_image(png), ExportOptions()) is None
+    assert read_block_source(tmp_path / "o.jpg", load_image(png), ExportOptions()) is None
     cmyk = io.BytesIO()
     Image.fromarray(photo()).convert("CMYK").save(cmyk, "JPEG")
-    assert read_block_source(original(tmp_path, cmyk.getvalue()), ExportOptions()) is None
+    assert read_block_source(tmp_path / "o.jpg", original(tmp_path, cmyk.getvalue()), ExportOptions()) is None
 
 
 # --- progressive originals, every APP segment, orientation -------------------------------------
@@ -575,7 +577,7 @@ def test_jpeglib_that_cannot_load_means_a_whole_reencode_with_a_note(
     assert "jpeglib" in (jpeg_blocks.blockwise_unavailable() or "")
     from lamapaint.io.export import read_block_source
 
-    assert read_block_source(src, ExportOptions()) is None
+    assert read_block_source(tmp_path / "o.jpg", src, ExportOptions()) is None
     report, data = export(tmp_path, rgb, src, touched)
     assert report.method == "re-encode" and not report.blockwise
     assert any("jpeglib" in n and "could not be loaded" in n for n in report.notes), report.notes
