@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import PySide6
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from lamapaint import __version__
@@ -64,4 +64,7 @@ def main(path: Path | None = None, smoke_screenshot: Path | None = None) -> int:
     if path is not None:
         QTimer.singleShot(0, lambda: window.open_path(path))
     code = app.exec()
+    # Closing the last window posts a Quit; when exit() ended the loop first (the smoke test) it
+    # stays queued and would end the next event loop of this process at once (tests call main()).
+    QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
     return smoke.exit_code if smoke is not None else code

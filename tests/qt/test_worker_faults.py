@@ -7,10 +7,7 @@ ever half made. Counts are logged (``--log-cli-level=INFO``) for the closing not
 from __future__ import annotations
 
 import logging
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 
@@ -24,9 +21,6 @@ from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
 from lamapaint.qt.worker import INFERENCE_LANE
 from tests.qt.conftest import Dialogs, drag
-
-CHILD_ENV = "LAMAPAINT_WORKER_FAULTS_CHILD"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 log = logging.getLogger(__name__)
 
@@ -113,25 +107,6 @@ def faulty(monkeypatch: pytest.MonkeyPatch) -> FaultyBackend:
     return backend
 
 
-def test_worker_faults_in_a_fresh_process() -> None:
-    """The fault rounds in their own interpreter.
-
-    After the hundred-odd window tests before it in one process, the first failed job's queued outcome
-    was never delivered to the GUI thread (the worker had returned; see the closing note of issue 12):
-    run in isolation, so that what is measured is the worker's fault handling, not that leak.
-    """
-    if os.environ.get(CHILD_ENV):
-        pytest.skip("this is the child run")
-    test = f"{__file__}::test_faults_and_cancels_at_random_moments_never_touch_the_document"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        cwd=REPO, env={**os.environ, CHILD_ENV: "1"}, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
-
-
-@pytest.mark.skipif(not os.environ.get(CHILD_ENV), reason="runs in a fresh process: test_worker_faults_in_a_fresh_process")
 def test_faults_and_cancels_at_random_moments_never_touch_the_document(  # noqa: ANN001
     qtbot, doc_window: MainWindow, dialogs: Dialogs, faulty: FaultyBackend
 ) -> None:
