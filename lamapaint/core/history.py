@@ -150,11 +150,3 @@ class History:
         self._undo.append((seq, cmd))
         return cmd
 
-    def clear(self) -> None:
-        """Forget every step; the current state stays clean if it was."""
-        was_clean = self.is_clean
-        self._undo.clear()
-        self._redo.clear()
-        self._nbytes = 0
-        self._base = next(self._seq)
-        self._clean = self._base if was_clean else _UNREACHABLE
