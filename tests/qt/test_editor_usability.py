@@ -234,6 +234,7 @@ def test_model_manager_plain_words(qtbot, monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     dialog = ModelManagerDialog(Settings())
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.listing, timeout=30_000)
     values = lambda combo: [combo.itemData(i) for i in range(combo.count())]  # noqa: E731
     assert values(dialog.device_combo) == ["auto", "cpu"] or values(dialog.device_combo) == ["auto", "cpu", "mps"]
     assert set(values(dialog.model_combo)) == set(MODELS) and set(values(dialog.precision_combo)) == set(PRECISIONS)

@@ -1,14 +1,16 @@
 """Model manager: what is installed, download big-lama (progress, checksum, cancel), import a
 local file, choose model, device, precision and strategy. Choices go to Settings.
 
-The engine's weights module (and with it torch) is imported only when this dialog opens.
-Downloads and imports are jobs on the dialog's own job lane; progress reaches the dialog through
-queued signals, and closing the dialog cancels a running download.
+Listing the installed models and the devices needs the engine's weights module and torch (about
+2 s the first time), so it runs as a job on the dialog's own lane, like downloads and imports: the
+window never waits for it. Progress reaches the dialog through queued signals, and closing the
+dialog cancels a running download.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -61,6 +63,7 @@ class ModelManagerDialog(QDialog):
         self._jobs = JobRunner(self)
         self._jobs.lane(MODELS_LANE)
         self._job: Job | None = None
+        self.listing = False  # True while the installed models and the devices are being looked up
 
         self.installed = QListWidget(self)
         self.installed.setMinimumHeight(60)
@@ -97,7 +100,8 @@ class ModelManagerDialog(QDialog):
         box_layout.addWidget(self.browser_help)
 
         self.model_combo = _combo(self, MODEL_CHOICES, settings.model)
-        self.device_combo = _combo(self, [c for c in DEVICE_CHOICES if c.value in available_devices()], settings.device)
+        # Until the devices are known: the always-present ones, and the saved one so that OK keeps it.
+        self.device_combo = _combo(self, [c for c in DEVICE_CHOICES if c.value in ("auto", "cpu", settings.device)], settings.device)
         self.precision_combo = _combo(self, PRECISION_CHOICES, settings.precision)
         self.strategy_combo = _combo(self, STRATEGY_CHOICES, settings.strategy)
         run_box = QGroupBox("How removals run", self)
@@ -124,20 +128,31 @@ class ModelManagerDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        from lamapaint.inpaint.weights import installed_models
-
+        """Look up the installed models and the devices on the models lane (after a running install)."""
+        self.listing = True
         self.installed.clear()
-        try:
-            models = installed_models()
-        except Exception as exc:  # a broken models folder must not break the dialog
-            log.warning("Listing models failed: %s", exc)
-            log.debug("Listing models failed", exc_info=True)
-            self.status.setText(f"The models folder could not be read: {describe_model_error(exc)}")
-            models = []
-        for model in models:
+        self.installed.addItem("Looking for installed models…")
+        self._jobs.submit(MODELS_LANE, "Listing models", _look_around, on_done=self._show_found)
+
+    def _show_found(self, found: "_Found") -> None:
+        self.listing = False
+        self.installed.clear()
+        if found.problem is not None:
+            self.status.setText(f"The models folder could not be read: {describe_model_error(found.problem)}")
+        for model in found.models:
             self.installed.addItem(_describe_model(model))
-        if not models:
+        if not found.models:
             self.installed.addItem("No LaMa model installed yet: removals use the basic fill, meant for small blemishes.")
+        combo = self.device_combo
+        current = combo.currentData()
+        combo.blockSignals(True)  # the hint follows once, for the final choice
+        combo.clear()
+        for choice in DEVICE_CHOICES:
+            if choice.value in found.devices:
+                _add_choice(combo, choice)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        combo.blockSignals(False)
+        combo.currentIndexChanged.emit(combo.currentIndex())
 
     # -- download / import ----------------------------------------------------------------------
     def start_download(self) -> None:
@@ -215,8 +230,33 @@ class ModelManagerDialog(QDialog):
         super().done(result)
 
 
+@dataclass(frozen=True)
+class _Found:
+    models: list[Any]  # lamapaint.inpaint.weights.InstalledModel
+    devices: tuple[str, ...]
+    problem: Exception | None  # why the models folder could not be read
+
+
+def _look_around(_progress: object, _cancel: object) -> _Found:
+    """The installed models and the devices (a job: both import torch). Never raises: a broken
+    models folder or torch install must not break the dialog."""
+    try:
+        devices = available_devices()
+    except Exception:
+        log.warning("Looking for devices failed", exc_info=True)
+        devices = ("auto", "cpu")
+    try:
+        from lamapaint.inpaint.weights import installed_models
+
+        return _Found(installed_models(), devices, None)
+    except Exception as exc:
+        log.warning("Listing models failed: %s", exc)
+        log.debug("Listing models failed", exc_info=True)
+        return _Found([], devices, exc)
+
+
 def available_devices() -> tuple[str, ...]:
-    """The devices this machine has (torch is loaded by the time the dialog lists models)."""
+    """The devices this machine has."""
     import torch
 
     found = ["auto", "cpu"]
@@ -239,11 +279,15 @@ def select(combo: QComboBox, value: str) -> None:
 def _combo(parent: QWidget, choices: Iterable[Choice], current: str) -> QComboBox:
     combo = QComboBox(parent)
     for choice in choices:
-        combo.addItem(choice.label, choice.value)
-        combo.setItemData(combo.count() - 1, choice.explanation, Qt.ItemDataRole.ToolTipRole)
+        _add_choice(combo, choice)
     index = combo.findData(current)
     combo.setCurrentIndex(max(0, index))
     return combo
+
+
+def _add_choice(combo: QComboBox, choice: Choice) -> None:
+    combo.addItem(choice.label, choice.value)
+    combo.setItemData(combo.count() - 1, choice.explanation, Qt.ItemDataRole.ToolTipRole)
 
 
 def _with_hint(parent: QWidget, combo: QComboBox) -> QWidget:
