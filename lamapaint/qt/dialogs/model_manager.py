@@ -63,7 +63,7 @@ class ModelManagerDialog(QDialog):
         self._jobs = JobRunner(self)
         self._jobs.lane(MODELS_LANE)
         self._job: Job | None = None
-        self.listing = False  # True while the installed models and the devices are being looked up
+        self._lookups = 0  # listings queued or running
 
         self.installed = QListWidget(self)
         self.installed.setMinimumHeight(60)
@@ -129,13 +129,18 @@ class ModelManagerDialog(QDialog):
 
     def refresh(self) -> None:
         """Look up the installed models and the devices on the models lane (after a running install)."""
-        self.listing = True
+        self._lookups += 1
         self.installed.clear()
         self.installed.addItem("Looking for installed models…")
         self._jobs.submit(MODELS_LANE, "Listing models", _look_around, on_done=self._show_found)
 
+    @property
+    def listing(self) -> bool:
+        """True while the installed models and the devices are being looked up."""
+        return self._lookups > 0
+
     def _show_found(self, found: "_Found") -> None:
-        self.listing = False
+        self._lookups -= 1
         self.installed.clear()
         if found.problem is not None:
             self.status.setText(f"The models folder could not be read: {describe_model_error(found.problem)}")
