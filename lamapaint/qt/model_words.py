@@ -42,6 +42,7 @@ def import_model_file(path: Path) -> Callable[[ProgressCallback, CancelToken], P
 
     return job
 
+
 WRONG_FILE = (
     "This file is not a LaMa model: choose big-lama.pt, big-lama.zip, best.ckpt or a .safetensors "
     "file made by lamapaint."

@@ -23,13 +23,17 @@ def test_smoke_test_shows_the_photo_and_saves_a_screenshot(tmp_path: Path, photo
     assert "exposed_at=" in out and "photo_at=" in out
 
 
-def test_smoke_test_fails_when_the_photo_never_shows(
-    tmp_path: Path, dialogs, capsys, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
-) -> None:
+def _smoke_test_a_broken_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr(smoke, "TIMEOUT_MS", 1500)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
-    assert qt_app.main(broken, smoke_screenshot=tmp_path / "never.png") == 1
+    return qt_app.main(broken, smoke_screenshot=tmp_path / "never.png")
+
+
+def test_smoke_test_fails_when_the_photo_never_shows(
+    tmp_path: Path, dialogs, capsys, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    assert _smoke_test_a_broken_photo(tmp_path, monkeypatch) == 1
     assert "the photo never showed" in capsys.readouterr().err
     assert not (tmp_path / "never.png").exists()
 
@@ -37,10 +41,7 @@ def test_smoke_test_fails_when_the_photo_never_shows(
 def test_the_event_loop_still_works_after_main_returned(tmp_path: Path, qtbot, dialogs, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """The window's close asks the app to quit; a Quit event left queued after ``main`` returned
     would end every later event loop in the process at once (a job's outcome then never arrives)."""
-    monkeypatch.setattr(smoke, "TIMEOUT_MS", 1500)
-    broken = tmp_path / "broken.jpg"
-    broken.write_bytes(b"not a jpeg")
-    assert qt_app.main(broken, smoke_screenshot=tmp_path / "never.png") == 1
+    assert _smoke_test_a_broken_photo(tmp_path, monkeypatch) == 1
     QApplication.processEvents()  # as pytest-qt does between tests: a queued Quit would be handled here
     runner = JobRunner()
     runner.lane("check")

@@ -49,9 +49,9 @@ from lamapaint.settings import Settings
 
 log = logging.getLogger(__name__)
 
-
-
 MODELS_LANE = "models"
+#: The devices every machine has: offered until the lookup says what else there is.
+ALWAYS_THERE = ("auto", "cpu")
 
 
 class ModelManagerDialog(QDialog):
@@ -101,7 +101,7 @@ class ModelManagerDialog(QDialog):
 
         self.model_combo = _combo(self, MODEL_CHOICES, settings.model)
         # Until the devices are known: the always-present ones, and the saved one so that OK keeps it.
-        self.device_combo = _combo(self, [c for c in DEVICE_CHOICES if c.value in ("auto", "cpu", settings.device)], settings.device)
+        self.device_combo = _combo(self, [c for c in DEVICE_CHOICES if c.value in (*ALWAYS_THERE, settings.device)], settings.device)
         self.precision_combo = _combo(self, PRECISION_CHOICES, settings.precision)
         self.strategy_combo = _combo(self, STRATEGY_CHOICES, settings.strategy)
         run_box = QGroupBox("How removals run", self)
@@ -249,7 +249,7 @@ def _look_around(_progress: object, _cancel: object) -> _Found:
         devices = available_devices()
     except Exception:
         log.warning("Looking for devices failed", exc_info=True)
-        devices = ("auto", "cpu")
+        devices = ALWAYS_THERE
     try:
         from lamapaint.inpaint.weights import installed_models
 
@@ -264,7 +264,7 @@ def available_devices() -> tuple[str, ...]:
     """The devices this machine has."""
     import torch
 
-    found = ["auto", "cpu"]
+    found = list(ALWAYS_THERE)
     if torch.cuda.is_available():
         found.append("cuda")
     mps = getattr(torch.backends, "mps", None)
