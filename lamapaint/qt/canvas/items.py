@@ -4,6 +4,11 @@ Each item paints only the exposed part of itself. Zoomed out, the photo and the 
 subsampled preview so that a 50 MP image costs a few MP per repaint; mask edits update both the
 full-resolution view (a QImage over the live numpy buffer) and the preview for the dirty rectangle
 only.
+
+A photo with a colour profile other than sRGB is drawn through its ``DisplayTransform``: the photo
+and the layers show converted colours while the document keeps the file's numbers. The preview is
+converted when the item is made (a few MP); the full-resolution photo tile by tile, the first time
+each tile is drawn, so opening a big photo costs no whole-image conversion.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from lamapaint.core.geometry import Rect
+from lamapaint.io.colour import DisplayTransform
 from lamapaint.qt.canvas.images import downsample, preview_factor, rgba_image, wrap_mask, wrap_rgb
 
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 Z_IMAGE = 0.0
 Z_LAYERS = 10.0  # + index in the stack
 Z_MASK = 1000.0
+#: Side of the tiles the full-resolution photo is colour-converted in, as they are first drawn.
+DISPLAY_TILE = 256
 
 
 def _lod(painter: QPainter, option: QStyleOptionGraphicsItem) -> float:
@@ -63,25 +71,56 @@ class _PreviewedItem(QGraphicsItem):
         src = _exposed(option, self._w, self._h, factor)
         if src.is_empty:
             return
+        if not use_preview:
+            self._prepare_full(src)
         image = self._preview if use_preview else self._full
         target = QRectF(src.x0 * factor, src.y0 * factor, src.width * factor, src.height * factor)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, lod < 1.0)
         painter.drawImage(target, image, QRectF(src.x0, src.y0, src.width, src.height))
 
+    def _prepare_full(self, src: Rect) -> None:
+        """Make the full-resolution pixels of ``src`` ready to draw (nothing by default)."""
+
 
 class ImageItem(_PreviewedItem):
-    """The original photo, wrapped once; it never changes for the life of a document."""
+    """The original photo, wrapped once; it never changes for the life of a document.
 
-    def __init__(self, rgb: np.ndarray) -> None:
+    With a ``display`` transform the full-resolution QImage wraps a display buffer instead, filled
+    tile by tile by ``_prepare_full`` before any part of it is drawn.
+    """
+
+    def __init__(self, rgb: np.ndarray, display: DisplayTransform | None = None) -> None:
         super().__init__(rgb.shape[1], rgb.shape[0])
         self._rgb = np.ascontiguousarray(rgb)
-        self._full = wrap_rgb(self._rgb)
+        self._display = display
+        if display is None:
+            self._shown = self._rgb
+        else:
+            # Untouched pages of an empty array cost no memory: only drawn tiles are ever filled.
+            self._shown = np.empty_like(self._rgb)
+            t = DISPLAY_TILE
+            self._converted = np.zeros((-(-self._h // t), -(-self._w // t)), bool)
+        self._full = wrap_rgb(self._shown)
         if self._factor > 1:
-            self._small = downsample(self._rgb, self._factor)
+            small = downsample(self._rgb, self._factor)
+            self._small = small if display is None else np.ascontiguousarray(display.apply(small))
             self._preview = wrap_rgb(self._small)
         else:
             self._preview = self._full
         self.setZValue(Z_IMAGE)
+
+    def _prepare_full(self, src: Rect) -> None:
+        if self._display is None:
+            return
+        t = DISPLAY_TILE
+        # Smooth scaling reads a pixel or two past the source rectangle: convert those too.
+        r = Rect(src.x0 - 2, src.y0 - 2, src.x1 + 2, src.y1 + 2).clip(self._w, self._h)
+        for ty in range(r.y0 // t, (r.y1 - 1) // t + 1):
+            for tx in range(r.x0 // t, (r.x1 - 1) // t + 1):
+                if not self._converted[ty, tx]:
+                    tile = (slice(ty * t, (ty + 1) * t), slice(tx * t, (tx + 1) * t))
+                    self._shown[tile] = self._display.apply(self._rgb[tile])
+                    self._converted[ty, tx] = True
 
 
 class MaskItem(_PreviewedItem):
@@ -121,10 +160,10 @@ class MaskItem(_PreviewedItem):
 class LayerItem(QGraphicsItem):
     """One result layer: its small RGBA patch at its place, plus an outline when selected."""
 
-    def __init__(self, layer: "Layer") -> None:
+    def __init__(self, layer: "Layer", display: DisplayTransform | None = None) -> None:
         super().__init__()
         self.layer = layer
-        self._image = rgba_image(layer.rgb, layer.coverage)
+        self._image = rgba_image(layer.rgb if display is None else display.apply(layer.rgb), layer.coverage)
         self._outline: QPainterPath | None = None
         self._show_outline = False
         self.setPos(layer.rect.x0, layer.rect.y0)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QResizeEvent, QWh
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QLabel, QWidget
 
 from lamapaint.core.geometry import Rect
+from lamapaint.io.colour import DisplayTransform, display_transform
 from lamapaint.qt.canvas.items import Z_LAYERS, ImageItem, LayerItem, MaskItem
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class CanvasView(QGraphicsView):
         self.image_item: ImageItem | None = None
         self.mask_item: MaskItem | None = None
         self.layer_items: dict[str, LayerItem] = {}
+        #: The photo's profile to sRGB for drawing; None when its numbers are drawn as they are.
+        self.display: DisplayTransform | None = None
         self.brush_radius = 20.0
         self._tool: Tool | None = None
         self._pan_tool: Tool | None = None  # the hand, while space or the middle button is held
@@ -71,10 +74,12 @@ class CanvasView(QGraphicsView):
         self.layer_items.clear()
         self.image_item = self.mask_item = None
         self.doc = doc
+        self.display = None
         self.compare_badge.setVisible(self.comparing and doc is not None)
         if doc is None:
             return
-        self.image_item = ImageItem(doc.original)
+        self.display = display_transform(getattr(doc.source, "icc_profile", None))
+        self.image_item = ImageItem(doc.original, self.display)
         scene.addItem(self.image_item)
         self.mask_item = MaskItem(doc.mask)
         scene.addItem(self.mask_item)
@@ -100,7 +105,7 @@ class CanvasView(QGraphicsView):
         for index, layer in enumerate(self.doc.layers):
             item = self.layer_items.get(layer.id)
             if item is None:
-                item = LayerItem(layer)
+                item = LayerItem(layer, self.display)
                 scene.addItem(item)
                 self.layer_items[layer.id] = item
             item.layer = layer
