@@ -30,8 +30,6 @@ Picture = TypeVar("Picture", np.ndarray, "PILImage.Image")
 
 #: ``remove`` keeps this many Removers (one per distinct option set) loaded for the process.
 CACHED_REMOVERS = 4
-#: PIL modes whose single channel is the mask itself; other modes count any colour channel.
-_PIL_MASK_MODES = ("1", "L", "I", "I;16", "F")
 
 
 class Remover:
@@ -151,8 +149,9 @@ def _mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
         pil = _pil_image(mask)
         if pil is None:
             raise InpaintError(f"expected the mask as a numpy array or a PIL image, got {type(mask).__name__}")
-        # as ``lamapaint-cli remove`` reads mask files: any colour channel, alpha ignored
-        hole = np.asarray(pil) != 0 if pil.mode in _PIL_MASK_MODES else np.asarray(pil.convert("RGB")).any(axis=2)
+        from lamapaint.io.images import mask_from_pil
+
+        hole = mask_from_pil(pil)  # as ``lamapaint-cli remove`` and the editor read mask files
     if hole.shape != size:
         raise InpaintError(
             f"the mask is {hole.shape[1]}x{hole.shape[0]} but the image is {size[1]}x{size[0]}; they must be the same size"

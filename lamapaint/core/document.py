@@ -268,6 +268,28 @@ class Document:
             lambda: mask_ops.grow(self.mask, pixels),
         )
 
+    def replace_mask(self, mask: np.ndarray, label: str = "Import mask") -> None:
+        """Make ``mask`` (non-zero = hole, the image's size) the painted mask, as one undo step."""
+        if mask.shape != self.mask.shape:
+            raise ValueError(f"mask {mask.shape} does not match the image {self.mask.shape}")
+        new = np.where(mask != 0, np.uint8(HOLE), np.uint8(0))
+        changed = mask_bbox(new != self.mask)
+
+        def edit() -> Rect:
+            self.mask[changed.slices] = new[changed.slices]
+            return changed
+
+        self._mask_edit(label, changed, edit)
+
+    def marked_mask(self) -> np.ndarray:
+        """Everything marked for removal, as a new 0/255 array: the painted mask plus the holes the
+        visible layers were made from (a removal clears its hole from the painted mask)."""
+        out = self.mask.copy()
+        for layer in self.layers:
+            if layer.visible:
+                out[layer.rect.slices][layer.source_mask != 0] = HOLE
+        return out
+
     # --- layers --------------------------------------------------------------------------------
     def add_layer(self, layer: Layer, clear_mask: bool = True) -> None:
         """Put an inpainting result on top ("Remove object"); by default its hole leaves the mask."""

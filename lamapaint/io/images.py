@@ -231,8 +231,8 @@ def read_image_header(data: bytes, name: str = "<memory>") -> ImageHeader:
 
 
 def load_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """A mask file as uint8 0/255: a pixel is a hole where any colour channel is non-zero (alpha
-    ignored; no EXIF orientation applied). Bounded and checked like ``load_image``."""
+    """A mask file as uint8 0/255, read by ``mask_from_pil`` (no EXIF orientation applied).
+    Bounded and checked like ``load_image``."""
     p = Path(path)
     data = read_image_file(p)
     name = str(p)
@@ -245,10 +245,7 @@ def load_mask(path: str | os.PathLike[str]) -> np.ndarray:
                 im.load()
             except Exception as exc:
                 raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
-            if im.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "F"):
-                hole = np.asarray(im) != 0
-            else:
-                hole = np.bitwise_or.reduce(np.asarray(im.convert("RGB")), axis=2) != 0
+            hole = mask_from_pil(im)
     except ImageLoadError:
         raise
     except MemoryError:
@@ -257,6 +254,30 @@ def load_mask(path: str | os.PathLike[str]) -> np.ndarray:
         log.warning("%s: unexpected error while decoding the mask", name, exc_info=True)
         raise ImageLoadError(f"Cannot open {name}: the file is damaged ({type(exc).__name__}: {exc})") from exc
     return hole.astype(np.uint8) * np.uint8(255)
+
+
+#: Pillow modes whose one channel is the mask itself.
+_MASK_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
+_ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
+
+
+def mask_from_pil(im: Image.Image) -> np.ndarray:
+    """The hole a mask image marks, as a bool (H, W) array.
+
+    A grey image: any non-zero pixel. A colour image: any pixel with a non-zero channel (black
+    keeps, any colour removes). One exception makes alpha masks work: where every pixel has the
+    same colour and the transparency varies (strokes on a transparent layer, an alpha-only mask),
+    the transparency says it, and every pixel that is not fully transparent is a hole.
+    """
+    if im.mode in _MASK_MODES:
+        return np.asarray(im) != 0
+    if im.mode in _ALPHA_MODES or "transparency" in im.info:
+        rgba = np.asarray(im if im.mode == "RGBA" else im.convert("RGBA"))
+        colour, alpha = rgba[..., :3], rgba[..., 3]
+        if alpha.min() != alpha.max() and (colour == colour[0, 0]).all():
+            return alpha != 0
+        return np.bitwise_or.reduce(colour, axis=2) != 0
+    return np.bitwise_or.reduce(np.asarray(im.convert("RGB")), axis=2) != 0
 
 
 def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:

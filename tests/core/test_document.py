@@ -344,3 +344,39 @@ def test_project_path_changes_only_through_the_document() -> None:
     doc.set_project_path(Path("a.lamapaint"))
     doc.set_project_path(Path("a.lamapaint"))
     assert doc.project_path == Path("a.lamapaint") and seen == ["path"] and doc.is_clean
+
+
+def test_replace_mask_is_one_undo_step_of_only_the_changed_tiles() -> None:
+    doc = Document(np.zeros((300, 400, 3), np.uint8))
+    doc.fill_rect(Rect(0, 0, 10, 10))
+    changes: list[DocumentChange] = []
+    doc.add_listener(changes.append)
+    new = np.zeros((300, 400), np.uint8)
+    new[100:150, 200:260] = 7  # any non-zero value is a hole
+    doc.replace_mask(new, "Import mask")
+    assert doc.history.undo_labels == ["Rectangle", "Import mask"]
+    assert set(np.unique(doc.mask)) == {0, 255} and doc.mask[120, 230] == 255 and doc.mask[5, 5] == 0
+    assert [c.kind for c in changes if c.kind == "history"] == ["history"]
+    assert doc.history.nbytes < 20 * 64 * 64  # a few tiles, not the whole 120 kB mask
+    doc.undo()
+    assert doc.mask[5, 5] == 255 and not doc.mask[100:150, 200:260].any()
+    doc.redo()
+    assert doc.mask[120, 230] == 255
+    doc.replace_mask(doc.mask.copy())  # the same mask again: nothing to record
+    assert doc.history.undo_count == 2
+    with pytest.raises(ValueError, match="does not match"):
+        doc.replace_mask(np.zeros((400, 300), np.uint8))
+
+
+def test_marked_mask_adds_the_holes_of_visible_layers() -> None:
+    doc = Document(np.zeros((50, 60, 3), np.uint8))
+    hole = np.zeros((10, 10), np.uint8)
+    hole[2:5, 2:5] = 255
+    layer = Layer.create("fill", Rect(20, 20, 30, 30), np.zeros((10, 10, 3), np.uint8), np.full((10, 10), 255, np.uint8), hole)
+    doc.add_layer(layer)
+    doc.fill_rect(Rect(0, 0, 3, 3))
+    marked = doc.marked_mask()
+    assert marked[1, 1] == 255 and marked[23, 23] == 255 and marked[21, 21] == 0
+    assert np.count_nonzero(marked) == 9 + 9 and doc.mask[23, 23] == 0  # the document's mask is not touched
+    doc.set_layer_visible(layer.id, False)
+    assert doc.marked_mask()[23, 23] == 0
