@@ -38,6 +38,9 @@ class Actions(QObject):
         self.save = _action(self, "&Save Project", keys.Save, "Save the project (photo, layers, mask)")
         self.save_as = _action(self, "Save Project &As…", "Ctrl+Shift+S", "Save the project under a new name")
         self.export = _action(self, "&Export Image…", "Ctrl+E", "Write the cleaned photo as JPEG/PNG/TIFF/WebP")
+        self.import_mask = _action(self, "&Import Mask…", None, "Use an image of the photo's size as the mask (white or opaque = remove)")
+        self.export_mask = _action(self, "Export &Mask…", None, "Save the mask as a PNG, white = remove (the painted mask and the areas already removed)")
+        self.reuse_mask = _action(self, "Reuse &Last Mask", None, "Put the last photo's mask on this one (same size: sensor dust, a watermark, a series)")
         self.quit = _action(self, "&Quit", keys.Quit)
         # Edit
         self.undo = _action(self, "&Undo", keys.Undo, "Undo the last step")
@@ -102,7 +105,7 @@ class Actions(QObject):
     def document_actions(self) -> list[QAction]:
         """Actions that need an open document."""
         return [
-            self.save, self.save_as, self.export, self.clear_mask, self.grow_mask, self.shrink_mask,
+            self.save, self.save_as, self.export, self.import_mask, self.export_mask, self.clear_mask, self.grow_mask, self.shrink_mask,
             self.invert_mask, self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_100, self.compare, self.remove,
         ]
 

@@ -43,6 +43,7 @@ from lamapaint.qt.files import FILES_LANE, DocumentFiles
 from lamapaint.qt.first_run import FirstRunPanel
 from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.mask_files import MaskFiles
 from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.view.set_tool(self.tools["brush"])
         self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
         self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
+        self.mask_files = MaskFiles(self.adapter, self.jobs, self.window_actions, self)  # connects its own actions
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.first_run = FirstRunPanel(self.view.viewport())
         self._histogram: HistogramPanel | None = None
@@ -116,6 +118,9 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
         for action in (a.save, a.save_as, a.export):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        for action in (a.import_mask, a.export_mask, a.reuse_mask):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
@@ -256,6 +261,7 @@ class MainWindow(QMainWindow):
         self.files.projectSaved.connect(lambda _path: self._update_title())  # Save As of a clean document
         self.autosave.failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
+        self.mask_files.message.connect(self.show_message)
         self.files.recentChanged.connect(self._fill_recent_menu)
         self.jobs.busyChanged.connect(self._jobs_busy)
         self.jobs.progress.connect(self._show_progress)
