@@ -3,8 +3,11 @@
 Single file: ``remove PHOTO --mask MASK -o OUT``. Folder: ``remove PHOTOS/ --mask MASKS/ -o OUTDIR/``;
 each photo's mask is, in this order, ``<stem>_mask.png``, ``<stem>.png`` or the only ``<stem>__*.png``
 in the mask folder, and the result is ``OUTDIR/<photo file name>`` (``OUTDIR/<stem>.png`` for a
-format that cannot be written: .bmp, .heic, .heif). A mask is any image of the
-photo's size; a pixel is a hole where any channel is non-zero (alpha ignored). The photo is used
+format that cannot be written: .bmp, .heic, .heif). ``remove PHOTOS/ --mask ONE_MASK.png -o OUTDIR/``
+uses one mask for every photo (sensor dust, a watermark, a series from a tripod); photos of
+another size fail with their own line. A mask is any image of the photo's size; a pixel is a
+hole where any colour channel is non-zero (a mask of one colour with varying transparency: where
+it is not fully transparent). The photo is used
 upright (EXIF orientation applied), so the mask must be drawn on the upright photo. The model is
 loaded once per run. Existing outputs are only replaced with ``--overwrite``. In folder mode a
 photo that fails (unreadable photo or mask, a failed fill, an output that cannot be written) gets
@@ -75,7 +78,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
     p.add_argument("photo", type=Path, metavar="PHOTO", help="a photo, or a folder of photos")
-    p.add_argument("--mask", type=Path, required=True, help="the hole mask (non-zero = remove), or a folder of masks")
+    p.add_argument("--mask", type=Path, required=True, help="the hole mask (non-zero = remove); for a folder of photos, a folder of masks or one mask for all")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file, or folder in folder mode")
     p.add_argument("--model", default="auto", choices=list(MODELS))
     p.add_argument("--weights", type=Path, help="use this weights file instead of the installed models")
@@ -181,9 +184,12 @@ def _single_job(args: argparse.Namespace) -> Job:
 
 
 def _folder_jobs(args: argparse.Namespace, refused: list[tuple[Path, str]]) -> list[Job]:
-    """One job per photo with a mask; photos whose output another photo already writes go to ``refused``."""
-    if not args.mask.is_dir():
-        raise CliError(f"PHOTO is a folder, so --mask must be a folder too ({args.mask} is not)", EXIT_USAGE)
+    """One job per photo with a mask; photos whose output another photo already writes go to ``refused``.
+
+    ``--mask`` is a folder of masks, or one mask file that every photo uses."""
+    one_mask = args.mask.is_file()
+    if not one_mask and not args.mask.is_dir():
+        raise CliError(f"PHOTO is a folder, so --mask must be a folder of masks or one mask file ({args.mask} is neither)", EXIT_USAGE)
     if args.output.exists() and not args.output.is_dir():
         raise CliError(f"PHOTO is a folder, so -o must be a folder too ({args.output} is a file)", EXIT_USAGE)
     photos = sorted(p for p in args.photo.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
@@ -191,7 +197,9 @@ def _folder_jobs(args: argparse.Namespace, refused: list[tuple[Path, str]]) -> l
     missing: list[str] = []
     writers: dict[str, Path] = {}
     for photo in photos:
-        mask = find_mask(photo, args.mask)
+        if one_mask and photo.resolve() == args.mask.resolve():
+            continue  # the mask itself, kept beside the photos
+        mask = args.mask if one_mask else find_mask(photo, args.mask)
         if mask is None:
             missing.append(photo.name)
             continue

@@ -305,3 +305,33 @@ def test_an_output_that_cannot_be_written_has_its_own_exit_code(
     err = capsys.readouterr().err
     assert code == EXIT_OUTPUT == 7
     assert "cannot write" in err and wording in err and "bad input" not in err and err.count("\n") == 1
+
+
+def test_one_mask_file_for_a_whole_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sensor dust or a watermark: one mask for every photo of that size; another size fails alone."""
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    _write_pair(photos, "a")[1].unlink()
+    _write_pair(photos, "b")[1].unlink()
+    _write_pair(photos, "tall", size=(160, 120))[1].unlink()  # the mask's size turned: fails with its line
+    _, mask = _write_pair(photos, "dust")
+    (photos / "dust.png").unlink()
+    mask = mask.rename(photos / "dust-mask.png")  # kept beside the photos: not taken for a photo
+    code = main(["remove", str(photos), "--mask", str(mask), "-o", str(out), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    for name in ("a.png", "b.png"):
+        result = np.asarray(Image.open(out / name).convert("RGB"))
+        assert result[60, 80, 0] < 200 and tuple(result[5, 5]) == (128, 128, 128)  # the red is gone, the rest kept
+    lines = [line for line in err.splitlines() if line.startswith("lamapaint-cli: ")]
+    assert any("tall.png: mask dust-mask.png is 160x120 but photo tall.png is 120x160" in line for line in lines)
+    assert "1 of 3 photos failed" in err and "without a mask" not in err
+
+
+def test_folder_with_a_mask_that_is_neither_file_nor_folder_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _write_pair(photos, "a")
+    code = main(["remove", str(photos), "--mask", str(tmp_path / "nowhere.png"), "-o", str(tmp_path / "out"), "--model", "opencv-telea"])
+    assert code == EXIT_USAGE and "one mask file" in capsys.readouterr().err
