@@ -98,7 +98,10 @@ def test_big_wide_gamut_photo_preview_is_converted(qtbot, window: MainWindow, tm
     path = tmp_path / "big.png"
     Image.fromarray(big).save(path, icc_profile=icc, compress_level=1)
     _open(qtbot, window, path)
-    assert window.view.image_item._factor > 1
+    item = window.view.image_item
+    assert item._factor > 1
+    assert set(item.display_copies) == {1, item._factor}
+    assert not item.display_copies[1]._converted.any()  # zoomed out: no full-resolution tile converted
     assert _close(_drawn(window, PATCH * 25), SRGB_PATCHES)
 
 
@@ -109,5 +112,5 @@ def test_srgb_and_profileless_photos_are_drawn_as_their_numbers(qtbot, window: M
         Image.fromarray(rgb).save(path, **extra)
         _open(qtbot, window, path)
         assert window.view.display is None
-        assert window.view.image_item._shown is window.view.image_item._rgb  # no conversion buffer at all
+        assert not window.view.image_item.display_copies  # no conversion buffer at all
         assert _drawn(window) == SRGB_PATCHES

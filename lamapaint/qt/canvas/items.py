@@ -6,9 +6,9 @@ full-resolution view (a QImage over the live numpy buffer) and the preview for t
 only.
 
 A photo with a colour profile other than sRGB is drawn through its ``DisplayTransform``: the photo
-and the layers show converted colours while the document keeps the file's numbers. The preview is
-converted when the item is made (a few MP); the full-resolution photo tile by tile, the first time
-each tile is drawn, so opening a big photo costs no whole-image conversion.
+and the layers show converted colours while the document keeps the file's numbers. Layers are
+converted when their item is made (they are small); the photo and its preview tile by tile, the
+first time each tile is drawn, so opening even a 200 MP photo converts nothing but what is shown.
 """
 
 from __future__ import annotations
@@ -71,56 +71,71 @@ class _PreviewedItem(QGraphicsItem):
         src = _exposed(option, self._w, self._h, factor)
         if src.is_empty:
             return
-        if not use_preview:
-            self._prepare_full(src)
+        self._prepare(src, factor)
         image = self._preview if use_preview else self._full
         target = QRectF(src.x0 * factor, src.y0 * factor, src.width * factor, src.height * factor)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, lod < 1.0)
         painter.drawImage(target, image, QRectF(src.x0, src.y0, src.width, src.height))
 
-    def _prepare_full(self, src: Rect) -> None:
-        """Make the full-resolution pixels of ``src`` ready to draw (nothing by default)."""
+    def _prepare(self, src: Rect, factor: int) -> None:
+        """Make the pixels of ``src`` in the level subsampled by ``factor`` ready to draw (nothing by default)."""
+
+
+class _DisplayCopy:
+    """An RGB array's colours for the screen, converted tile by tile the first time each is drawn.
+
+    ``shown`` starts empty (untouched pages of an empty array cost no memory) and is what the
+    QImage wraps; ``ensure(rect)`` fills the tiles ``rect`` meets that are not converted yet.
+    """
+
+    def __init__(self, rgb: np.ndarray, display: DisplayTransform) -> None:
+        self.rgb = rgb
+        self.display = display
+        self.shown = np.empty_like(rgb)
+        t = DISPLAY_TILE
+        self._converted = np.zeros((-(-rgb.shape[0] // t), -(-rgb.shape[1] // t)), bool)
+
+    def ensure(self, rect: Rect) -> None:
+        t = DISPLAY_TILE
+        h, w = self.rgb.shape[:2]
+        # Smooth scaling reads a pixel or two past the source rectangle: convert those too.
+        r = Rect(rect.x0 - 2, rect.y0 - 2, rect.x1 + 2, rect.y1 + 2).clip(w, h)
+        if r.is_empty:
+            return
+        for ty in range(r.y0 // t, (r.y1 - 1) // t + 1):
+            for tx in range(r.x0 // t, (r.x1 - 1) // t + 1):
+                if not self._converted[ty, tx]:
+                    tile = (slice(ty * t, (ty + 1) * t), slice(tx * t, (tx + 1) * t))
+                    self.shown[tile] = self.display.apply(self.rgb[tile])
+                    self._converted[ty, tx] = True
 
 
 class ImageItem(_PreviewedItem):
     """The original photo, wrapped once; it never changes for the life of a document.
 
-    With a ``display`` transform the full-resolution QImage wraps a display buffer instead, filled
-    tile by tile by ``_prepare_full`` before any part of it is drawn.
+    With a ``display`` transform each level (full resolution, preview) is drawn from a
+    ``_DisplayCopy`` instead, keyed by its subsampling factor in ``display_copies``.
     """
 
     def __init__(self, rgb: np.ndarray, display: DisplayTransform | None = None) -> None:
         super().__init__(rgb.shape[1], rgb.shape[0])
         self._rgb = np.ascontiguousarray(rgb)
-        self._display = display
-        if display is None:
-            self._shown = self._rgb
-        else:
-            # Untouched pages of an empty array cost no memory: only drawn tiles are ever filled.
-            self._shown = np.empty_like(self._rgb)
-            t = DISPLAY_TILE
-            self._converted = np.zeros((-(-self._h // t), -(-self._w // t)), bool)
-        self._full = wrap_rgb(self._shown)
+        self.display_copies: dict[int, _DisplayCopy] = {}
+        levels = {1: self._rgb}
         if self._factor > 1:
-            small = downsample(self._rgb, self._factor)
-            self._small = small if display is None else np.ascontiguousarray(display.apply(small))
-            self._preview = wrap_rgb(self._small)
-        else:
-            self._preview = self._full
+            levels[self._factor] = downsample(self._rgb, self._factor)
+        if display is not None:
+            self.display_copies = {f: _DisplayCopy(level, display) for f, level in levels.items()}
+            levels = {f: copy.shown for f, copy in self.display_copies.items()}
+        self._levels = levels  # the QImages below wrap these arrays: keep them alive
+        self._full = wrap_rgb(levels[1])
+        self._preview = wrap_rgb(levels[self._factor]) if self._factor > 1 else self._full
         self.setZValue(Z_IMAGE)
 
-    def _prepare_full(self, src: Rect) -> None:
-        if self._display is None:
-            return
-        t = DISPLAY_TILE
-        # Smooth scaling reads a pixel or two past the source rectangle: convert those too.
-        r = Rect(src.x0 - 2, src.y0 - 2, src.x1 + 2, src.y1 + 2).clip(self._w, self._h)
-        for ty in range(r.y0 // t, (r.y1 - 1) // t + 1):
-            for tx in range(r.x0 // t, (r.x1 - 1) // t + 1):
-                if not self._converted[ty, tx]:
-                    tile = (slice(ty * t, (ty + 1) * t), slice(tx * t, (tx + 1) * t))
-                    self._shown[tile] = self._display.apply(self._rgb[tile])
-                    self._converted[ty, tx] = True
+    def _prepare(self, src: Rect, factor: int) -> None:
+        copy = self.display_copies.get(factor)
+        if copy is not None:
+            copy.ensure(src)
 
 
 class MaskItem(_PreviewedItem):
