@@ -39,7 +39,7 @@ def _desc(text: str) -> bytes:
 def matrix_shaper_icc(name: str, colorants: tuple[tuple[float, float, float], ...], gamma: float) -> bytes:
     """An ICC v2 RGB display profile: three colorants (D50 XYZ) and one gamma for every channel."""
     curve = _curve(gamma)
-    tags = [
+    return _profile([
         (b"desc", _desc(name)),
         (b"cprt", b"text\0\0\0\0" + b"No copyright, made by a test\0"),
         (b"wtpt", _xyz(D50)),
@@ -49,7 +49,33 @@ def matrix_shaper_icc(name: str, colorants: tuple[tuple[float, float, float], ..
         (b"rTRC", curve),
         (b"gTRC", curve),
         (b"bTRC", curve),
-    ]
+    ])
+
+
+def lut_icc(name: str, colorants: tuple[tuple[float, float, float], ...], gamma: float, grid: int = 9) -> bytes:
+    """The same colours as ``matrix_shaper_icc`` described the other way, by a table (``A2B0``,
+    lut16Type): the gamma in the input curves, the colorants as a ``grid``-point colour lookup
+    table into PCS XYZ (linear, so the table's own interpolation is exact)."""
+    entries = 256
+    curve = np.round((np.linspace(0, 1, entries) ** gamma) * 65535).astype(">u2")
+    levels = np.linspace(0, 1, grid)
+    r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")  # first input channel varies slowest
+    xyz = np.stack([r.ravel(), g.ravel(), b.ravel()], -1) @ np.array(colorants)
+    clut = np.clip(np.round(xyz * 32768), 0, 65535).astype(">u2")  # PCS XYZ in lut16: 1.0 = 0x8000
+    identity = b"".join(_s15f16(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    lut = (
+        b"mft2\0\0\0\0" + struct.pack(">BBBB", 3, 3, grid, 0) + identity + struct.pack(">HH", entries, 2)
+        + np.tile(curve, 3).tobytes() + clut.tobytes() + np.array([0, 65535] * 3, ">u2").tobytes()
+    )
+    return _profile([
+        (b"desc", _desc(name)),
+        (b"cprt", b"text\0\0\0\0" + b"No copyright, made by a test\0"),
+        (b"wtpt", _xyz(D50)),
+        (b"A2B0", lut),
+    ])
+
+
+def _profile(tags: list[tuple[bytes, bytes]]) -> bytes:
     offset = 128 + 4 + 12 * len(tags)
     table = struct.pack(">I", len(tags))
     body = b""
