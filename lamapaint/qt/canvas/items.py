@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 Z_IMAGE = 0.0
 Z_LAYERS = 10.0  # + index in the stack
 Z_MASK = 1000.0
-#: Side of the tiles the full-resolution photo is colour-converted in, as they are first drawn.
+#: Side of the tiles a colour-managed photo (each level of it) is converted in, as they are first drawn.
 DISPLAY_TILE = 256
 
 
