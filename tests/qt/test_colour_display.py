@@ -114,3 +114,19 @@ def test_srgb_and_profileless_photos_are_drawn_as_their_numbers(qtbot, window: M
         assert window.view.display is None
         assert not window.view.image_item.display_copies  # no conversion buffer at all
         assert _drawn(window) == SRGB_PATCHES
+
+
+def test_a_reopened_project_is_still_drawn_in_srgb(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    icc = wide_gamut_icc()
+    path = tmp_path / "adobe.png"
+    Image.fromarray(srgb_to_profile(_patches(), icc)).save(path, icc_profile=icc)
+    _open(qtbot, window, path)
+    project = tmp_path / "adobe.lamapaint"
+    window.files.save_to(project)
+    qtbot.waitUntil(lambda: project.exists() and not window.jobs.busy, timeout=10_000)
+    before = window.document
+    window.open_path(project)
+    qtbot.waitUntil(lambda: window.document is not before and not window.jobs.busy, timeout=10_000)
+    window.view.fit()
+    assert window.view.display is not None
+    assert _close(_drawn(window), SRGB_PATCHES)
