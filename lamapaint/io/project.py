@@ -47,7 +47,7 @@ import numpy as np
 from lamapaint.core.document import Document, DocumentSnapshot
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
-from lamapaint.io.atomic import atomic_write
+from lamapaint.io.atomic import DestinationExistsError, atomic_write
 from lamapaint.io.images import (
     MAX_FILE_BYTES,
     PNG_SIGNATURE,
@@ -108,16 +108,20 @@ def save_project(
     snapshot: DocumentSnapshot,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    *,
+    overwrite: bool = True,
 ) -> None:
     """Write ``snapshot`` to ``path`` atomically; safe to call off the GUI thread.
 
-    Raises ProjectError (or Cancelled from ``cancel``); either way an existing file is untouched.
+    With ``overwrite=False`` a file that exists at ``path`` (even one that appears while saving)
+    is never replaced. Raises ProjectError (or Cancelled from ``cancel``); either way an existing
+    file is untouched.
     """
     dest = Path(path)
     report = progress or no_progress
     steps = 2 + len(snapshot.layers)
     try:
-        with atomic_write(dest) as fh:  # noqa: SIM117 - the zip writes into the atomic temp file
+        with atomic_write(dest, overwrite=overwrite) as fh:  # noqa: SIM117 - the zip writes into the atomic temp file
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 members: dict[str, dict[str, Any]] = {}
 
@@ -168,6 +172,8 @@ def save_project(
                 info = zipfile.ZipInfo(MANIFEST, date_time=_FIXED_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data)
+    except DestinationExistsError:
+        raise ProjectError(f"Cannot save project {dest}: a file of that name already exists; nothing was replaced") from None
     except (OSError, TypeError, ValueError) as exc:
         raise ProjectError(f"Cannot save project {dest}: {exc}") from exc
     report(1.0, "Saved")
