@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 import warnings
 import zipfile
@@ -541,3 +542,11 @@ def test_an_ordinary_project_passes_the_directory_check(tmp_path: Path, zipfile_
     zipfile_calls.clear()
     assert len(load_project(path).layers) == len(doc.layers)
     assert len(zipfile_calls) == 1
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_named_like_a_project_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "trip.lamapaint"
+    os.mkfifo(fifo)  # nobody ever writes: a blocking open would hang here for ever
+    _refused(fifo, "not a regular file")
+    _refused(tmp_path, "it is a folder")
