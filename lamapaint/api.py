@@ -129,14 +129,36 @@ def _image_array(image: Any) -> tuple[np.ndarray, "PILImage.Image | None"]:
     pil = _pil_image(image)
     if pil is None:
         raise InpaintError(f"expected a numpy array or a PIL image, got {type(image).__name__}")
+    _load(pil)
     alpha = None
     if pil.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (pil.mode == "P" and "transparency" in pil.info):
-        rgba = pil.convert("RGBA")
+        rgba = _convert(pil, "RGBA")
         alpha = rgba.getchannel("A")
         rgb = np.asarray(rgba.convert("RGB"))
     else:
-        rgb = np.asarray(pil if pil.mode == "RGB" else pil.convert("RGB"))
+        rgb = np.asarray(pil if pil.mode == "RGB" else _convert(pil, "RGB"))
     return rgb, alpha
+
+
+def _load(pil: "PILImage.Image") -> None:
+    """Read the pixels of a lazily opened image now, so a damaged file is an InpaintError."""
+    try:
+        pil.load()
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types on damaged data
+        raise InpaintError(f"cannot read the PIL image's pixels ({type(exc).__name__}: {exc})") from None
+
+
+#: Modes Pillow converts only through another one: premultiplied grey-alpha only to LA.
+_CONVERT_VIA = {"La": "LA"}
+
+
+def _convert(pil: "PILImage.Image", mode: str) -> "PILImage.Image":
+    """``pil`` in ``mode``; InpaintError for a mode Pillow cannot convert (e.g. "LAB")."""
+    try:
+        via = _CONVERT_VIA.get(pil.mode)
+        return (pil.convert(via) if via else pil).convert(mode)
+    except (ValueError, OSError) as exc:
+        raise InpaintError(f"cannot use a PIL image in mode {pil.mode!r} ({exc}); convert it to RGB first") from None
 
 
 def _mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
@@ -149,6 +171,7 @@ def _mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
         pil = _pil_image(mask)
         if pil is None:
             raise InpaintError(f"expected the mask as a numpy array or a PIL image, got {type(mask).__name__}")
+        _load(pil)
         from lamapaint.io.images import mask_from_pil
 
         hole = mask_from_pil(pil)  # as ``lamapaint-cli remove`` and the editor read mask files

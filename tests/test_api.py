@@ -3,6 +3,7 @@ the CLI and the backend, masks of several kinds, the engine's errors, and a chea
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,35 @@ def test_import_is_cheap_until_the_first_call() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_pil_mode_is_used_or_an_inpaint_error(opencv: Remover) -> None:
+    """Issue 17.10: mode "La" (premultiplied grey + alpha) raised ValueError from Pillow."""
+    rgb, mask = _photo()
+    grey = Image.fromarray(rgb).convert("L")
+    la = Image.merge("La", (grey, Image.new("L", grey.size, 255)))
+    out = opencv(la, Image.merge("La", (Image.fromarray(mask), Image.new("L", grey.size, 255))))
+    assert out.mode == "RGBA" and out.size == (120, 90)
+    np.testing.assert_array_equal(np.asarray(out)[..., 3], 255)
+    np.testing.assert_array_equal(np.asarray(out)[..., 0][mask == 0], np.asarray(grey)[mask == 0])
+    buf = io.BytesIO()
+    grey.save(buf, "PNG")
+    cut = buf.getvalue()[: len(buf.getvalue()) // 2]  # opened lazily: the damage shows on conversion
+    with pytest.raises(InpaintError, match="cannot read the PIL image's pixels"):
+        opencv(rgb, Image.open(io.BytesIO(cut)))
+    with pytest.raises(InpaintError, match="cannot read the PIL image's pixels"):
+        opencv(Image.open(io.BytesIO(cut)), mask)
+
+
+def test_a_mode_pillow_cannot_convert_is_an_inpaint_error(opencv: Remover, monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb, mask = _photo()
+    cmyk = Image.fromarray(rgb).convert("CMYK")
+
+    def unsupported(self: Image.Image, mode: str | None = None, *args: object, **kwargs: object) -> Image.Image:
+        raise ValueError(f"conversion from {self.mode} to {mode} not supported")  # as older Pillows say for LAB
+
+    monkeypatch.setattr(Image.Image, "convert", unsupported)
+    with pytest.raises(InpaintError, match="cannot use a PIL image in mode 'CMYK'"):
+        opencv(cmyk, mask)
+    with pytest.raises(InpaintError, match="cannot use a PIL image in mode 'CMYK'"):
+        opencv(rgb, cmyk)

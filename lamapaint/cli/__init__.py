@@ -46,13 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineFormatter(logging.Formatter):
+    """Every record on one line: a traceback becomes "(Type: message)" after the text, and a
+    message of several lines (a Python warning with its source line) is joined. Without
+    ``--verbose`` the CLI's warnings and errors are one line each, like its own error messages."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        line = self.formatMessage(record)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            line += f" ({type(exc).__name__}: {exc})"
+        return " ".join(part.strip() for part in line.splitlines() if part.strip())
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr: DEBUG with tracebacks under ``--verbose``, else WARNING and up, one line each.
+    Python warnings (Pillow's "Corrupt EXIF data", ...) go through the same handler."""
+    handler = logging.StreamHandler()
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if verbose else OneLineFormatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+    logging.captureWarnings(True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         return int(args.run(args))
     except CliError as exc:

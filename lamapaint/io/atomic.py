@@ -1,11 +1,18 @@
 """Atomic file writes: a temp file in the destination folder, fsync, then rename.
 
 A crash or an exception half way leaves the previous file untouched. An exception removes the
-temp file at once; a killed process cannot, so its temp file (``.<name>.<random>.part``) stays
-until the next write to the same name or a start-up sweep of an app folder
-(:func:`remove_stale_temp_files`) removes it. The writer holds an exclusive lock on its temp file
-while it writes, so a sweep never removes the temp file of a write still in progress in another
-window or process.
+temp file at once; a killed process cannot, so its temp file (``.<name>.<random>.part``, or
+``.lp.<random>.part`` where the name is too long to carry) stays until the next write to the same
+name or a start-up sweep of an app folder (:func:`remove_stale_temp_files`) removes it. The writer
+holds an exclusive lock on its temp file while it writes, so a sweep never removes the temp file
+of a write still in progress in another window or process.
+
+``overwrite=False`` is exclusive: of several writers racing for one new name exactly one succeeds,
+the others get ``DestinationExistsError``. The finished temp file is hard-linked to the name (a
+link fails when the name exists, atomically) and then unlinked. Where the file system has no hard
+links (FAT, some network shares) the name is reserved instead by creating an empty file with
+``O_EXCL`` and the temp file is renamed over that reservation; there, a crash between the two
+steps leaves an empty file under the name.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from typing import BinaryIO, Iterator
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIX = ".part"
+#: The temp-file prefix for names too long to carry in ``.<name>.<random>.part``.
+SHORT_TEMP_PREFIX = ".lp."
+#: The longest file name (in bytes) file systems commonly allow.
+NAME_MAX = 255
+_RANDOM_CHARS = 8
 #: A temp file younger than this is left alone by sweeps: it may belong to a write that has
 #: created it but not locked it yet (a few microseconds in practice).
 STALE_AFTER_S = 2.0
@@ -74,7 +86,7 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
         raise DestinationExistsError(f"{dest} already exists")
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(dest.parent, dest.name)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TEMP_SUFFIX, dir=dest.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(dest.name), suffix=TEMP_SUFFIX, dir=dest.parent)
     tmp = Path(tmp_name)
     try:
         _lock_exclusive(fd)  # a fresh private file: nobody else can hold it
@@ -89,13 +101,58 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        if not overwrite and dest.exists():
-            raise DestinationExistsError(f"{dest} already exists")
-        os.replace(tmp, dest)
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            _place_new(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(dest.parent)
+
+
+def _temp_prefix(name: str) -> str:
+    """``.<name>.`` where the temp name still fits in ``NAME_MAX`` bytes, else a short fixed one."""
+    prefix = f".{name}."
+    if len(os.fsencode(prefix)) + _RANDOM_CHARS + len(TEMP_SUFFIX) <= NAME_MAX:
+        return prefix
+    return SHORT_TEMP_PREFIX
+
+
+def _place_new(tmp: Path, dest: Path) -> None:
+    """Give the finished temp file the name ``dest`` only if no file has it, in one step (see the
+    module docstring); DestinationExistsError otherwise."""
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        raise DestinationExistsError(f"{dest} already exists") from None
+    except OSError as exc:  # no hard links here: reserve the name, then rename over the reservation
+        log.debug("hard link to %s failed (%s); reserving the name instead", dest, exc)
+        _replace_reservation(tmp, dest)
+        return
+    try:
+        tmp.unlink()
+    except OSError as exc:  # the file is in place; a second name for it is only untidy
+        log.warning("could not remove the temp file %s: %s", tmp, exc)
+
+
+def _replace_reservation(tmp: Path, dest: Path) -> None:
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    except FileExistsError:
+        raise DestinationExistsError(f"{dest} already exists") from None
+    try:
+        reserved = os.fstat(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            now = dest.stat()
+            if (now.st_dev, now.st_ino) == (reserved.st_dev, reserved.st_ino):
+                dest.unlink()  # our empty reservation, not someone's file
+        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> None:
@@ -109,7 +166,7 @@ def remove_stale_temp_files(folder: str | os.PathLike[str], name: str | None = N
     Only files named like ours, older than ``min_age_s`` and not locked by a running write are
     removed; anything that cannot be removed is left as it is. Returns how many were removed.
     """
-    pattern = f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name is not None else f".*{TEMP_SUFFIX}"
+    pattern = f"{glob.escape(_temp_prefix(name))}*{TEMP_SUFFIX}" if name is not None else f".*{TEMP_SUFFIX}"
     removed = 0
     now = time.time()
     for candidate in Path(folder).glob(pattern):

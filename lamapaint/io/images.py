@@ -362,6 +362,7 @@ def _decode_checked(data: bytes, name: str, path: Path | None) -> LoadedImage:
     with _open(data, name) as im:
         header = _check_header(im, data, name)
         fmt = header.format
+        _decode_before_exif(im, name)
         orientation = _read_orientation(im)
         icc = im.info.get("icc_profile") or None
         stored_hw = _stored_hw(im)
@@ -406,14 +407,28 @@ def _decode_8bit(
     im: Image.Image, orientation: int, icc: bytes | None, name: str
 ) -> tuple[np.ndarray, np.ndarray | None, bytes | None, int]:
     """RGB8, alpha, the ICC profile that still applies, and the orientation still to apply."""
-    try:
-        im.load()  # full decode now, so truncation surfaces here and not in the canvas
-    except Exception as exc:
-        raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
+    _load_pixels(im, name)
     # Some plugins (Pillow's TIFF) already turn the pixels upright on load and drop the tag.
     pillow_upright = orientation != 1 and _read_orientation(im) != orientation
     rgb, alpha, icc = _to_rgb8(im, icc, name)
     return rgb, alpha, icc, 1 if pillow_upright else orientation
+
+
+def _load_pixels(im: Image.Image, name: str) -> None:
+    """Full decode now, so truncation and damage surface here and not in the canvas."""
+    try:
+        im.load()
+    except Exception as exc:
+        raise ImageLoadError(f"Cannot open {name}: the file is truncated or damaged ({exc})") from exc
+
+
+def _decode_before_exif(im: Image.Image, name: str) -> None:
+    """Pillow's PNG reader, asked for the EXIF, decodes the whole image to look for an eXIf chunk
+    after the pixels, and ``getexif()`` hides a failed decode: the later ``load()`` returns quietly
+    with the damaged rows black. So a PNG without an eXIf chunk before its pixels is decoded first,
+    where a failure refuses the file (a 16-bit PNG's 8-bit decode is released before OpenCV's)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        _load_pixels(im, name)
 
 
 def _log_frames(im: Image.Image, name: str) -> None:

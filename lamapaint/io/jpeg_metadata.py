@@ -40,6 +40,9 @@ _IPTC_RESOURCE = 0x0404
 _EXIF_ORIENTATION = 0x0112
 # IFD1 tags that locate a thumbnail: JPEGInterchangeFormat(+Length), StripOffsets/StripByteCounts.
 _THUMB_JPEG, _THUMB_JPEG_LEN, _STRIP_OFFSETS, _STRIP_COUNTS = 0x0201, 0x0202, 0x0111, 0x0117
+# Pointers to the sub-IFDs whose bytes belong to the photo's EXIF: Exif, GPS, interoperability.
+_SUB_IFDS = (0x8769, 0x8825, 0xA005)
+_MAX_IFDS = 8
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 _KEPT_ORDER = ("EXIF", "EXIF orientation", "XMP", "colour profile", "comment", "IPTC", "Photoshop data")
 
@@ -185,14 +188,53 @@ def _unlink_thumbnail(tiff: bytearray) -> bool:
     for off_tag, len_tag in ((_THUMB_JPEG, _THUMB_JPEG_LEN), (_STRIP_OFFSETS, _STRIP_COUNTS)):
         if off_tag in values and len_tag in values:
             spans.append((values[off_tag], values[off_tag] + values[len_tag]))
-    spans = [(start, end) for start, end in spans if link + 4 <= start < end <= len(tiff)]
+    # A crafted pointer may claim bytes the rest of the EXIF uses (the Make, the Exif IFD): those
+    # stay, only what lies outside them is zeroed; the thumbnail is dropped by the unlinking.
+    kept = _photo_spans(tiff, order, ifd0)
+    spans = [piece for start, end in spans if 0 <= start < end <= len(tiff) for piece in _outside(start, end, kept)]
     for start, end in spans:
         tiff[start:end] = bytes(end - start)
     # Usually IFD1 and its thumbnail are the block's tail: cut them off instead of carrying zeros.
     tail = min((start for start, _ in spans), default=len(tiff))
-    if not any(tiff[tail:]):
+    if tail >= max(end for _, end in kept) and not any(tiff[tail:]):
         del tiff[tail:]
     return True
+
+
+def _photo_spans(tiff: bytearray, order: str, ifd0: int) -> list[tuple[int, int]]:
+    """The bytes the EXIF keeps: the TIFF header, IFD0 and the Exif, GPS and interoperability IFDs,
+    each with its out-of-line values (maker notes included)."""
+    spans = [(0, 8)]
+    todo, seen = [ifd0], set()
+    while todo and len(seen) < _MAX_IFDS:
+        at = todo.pop()
+        if at in seen or at + 2 > len(tiff):
+            continue
+        seen.add(at)
+        (count,) = struct.unpack_from(order + "H", tiff, at)
+        spans.append((at, at + 2 + 12 * count + 4))
+        for entry in range(at + 2, min(at + 2 + 12 * count, len(tiff) - 11), 12):
+            tag, kind, n = struct.unpack_from(order + "HHI", tiff, entry)
+            (value,) = struct.unpack_from(order + "I", tiff, entry + 8)
+            size = n * _TIFF_TYPE_SIZES.get(kind, 1)
+            if tag in _SUB_IFDS and n == 1 and kind in (4, 13):  # LONG or IFD: a pointer
+                todo.append(value)
+            elif size > 4:
+                spans.append((value, value + size))
+    return spans
+
+
+def _outside(start: int, end: int, kept: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of [start, end) that no kept span covers."""
+    pieces = [(start, end)]
+    for k_start, k_end in kept:
+        pieces = [
+            part
+            for p_start, p_end in pieces
+            for part in ((p_start, min(p_end, k_start)), (max(p_start, k_end), p_end))
+            if part[0] < part[1]
+        ]
+    return pieces
 
 
 def _photoshop_resources(payload: bytes, wanted: int | None = None) -> list[tuple[int, int, int]] | None:

@@ -34,6 +34,7 @@ import logging
 import math
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -47,7 +48,7 @@ import numpy as np
 from lamapaint.core.document import Document, DocumentSnapshot
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
-from lamapaint.io.atomic import atomic_write
+from lamapaint.io.atomic import DestinationExistsError, atomic_write
 from lamapaint.io.images import (
     MAX_FILE_BYTES,
     PNG_SIGNATURE,
@@ -66,6 +67,12 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 MAX_LAYERS = 1000
+MAX_ENTRIES = 4 + 3 * MAX_LAYERS
+"""The photo, the mask, the manifest, three PNGs a layer and one spare."""
+MAX_DIRECTORY_BYTES = MAX_ENTRIES * 256
+"""Ceiling on the zip's central directory (our entries take under 100 bytes each there). Checked
+from the end-of-central-directory record before ``zipfile`` reads the directory: it builds every
+entry before anything can count them (a 282 MB file of tiny entries took 2.26 GB and 60 s)."""
 MAX_MANIFEST_BYTES = 16 << 20
 MAX_MEMBER_BYTES = 2 << 30
 MAX_TOTAL_BYTES = 6 << 30
@@ -108,16 +115,20 @@ def save_project(
     snapshot: DocumentSnapshot,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    *,
+    overwrite: bool = True,
 ) -> None:
     """Write ``snapshot`` to ``path`` atomically; safe to call off the GUI thread.
 
-    Raises ProjectError (or Cancelled from ``cancel``); either way an existing file is untouched.
+    With ``overwrite=False`` a file that exists at ``path`` (even one that appears while saving)
+    is never replaced. Raises ProjectError (or Cancelled from ``cancel``); either way an existing
+    file is untouched.
     """
     dest = Path(path)
     report = progress or no_progress
     steps = 2 + len(snapshot.layers)
     try:
-        with atomic_write(dest) as fh:  # noqa: SIM117 - the zip writes into the atomic temp file
+        with atomic_write(dest, overwrite=overwrite) as fh:  # noqa: SIM117 - the zip writes into the atomic temp file
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 members: dict[str, dict[str, Any]] = {}
 
@@ -168,6 +179,8 @@ def save_project(
                 info = zipfile.ZipInfo(MANIFEST, date_time=_FIXED_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data)
+    except DestinationExistsError:
+        raise ProjectError(f"Cannot save project {dest}: a file of that name already exists; nothing was replaced") from None
     except (OSError, TypeError, ValueError) as exc:
         raise ProjectError(f"Cannot save project {dest}: {exc}") from exc
     report(1.0, "Saved")
@@ -286,7 +299,7 @@ class _Reader:
 
     def check_names(self) -> None:
         infos = self.zf.infolist()
-        if len(infos) > 4 + 3 * MAX_LAYERS:
+        if len(infos) > MAX_ENTRIES:
             raise self.fail(f"it has {len(infos)} entries, more than a project can hold")
         by_name: dict[str, zipfile.ZipInfo] = {}
         total = 0
@@ -380,12 +393,80 @@ def _read_at_most(fh: BinaryIO, limit: int) -> bytes:
     return out.getvalue()
 
 
+_EOCD = struct.Struct("<4s4H2LH")
+"""End of central directory: signature, disk, directory's disk, entries on this disk, entries,
+directory size, directory offset, comment length."""
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+"""Zip64 end of central directory: signature, record size, versions, disks, entries on this disk,
+entries, directory size, directory offset."""
+
+
+def _declared_directory(fh: BinaryIO) -> tuple[int, int] | None:
+    """(entries, central directory bytes) as the end records declare them, or None without one.
+
+    Found as ``zipfile`` finds them, so these are the numbers it will act on: the record at the very
+    end, else the last signature in the final 64 KiB (a comment may follow it), and a zip64 record
+    (with its locator) right before it, whose values then count instead.
+    """
+    size = fh.seek(0, os.SEEK_END)
+    start = max(size - (1 << 16) - _EOCD.size, 0)
+    fh.seek(start)
+    tail = fh.read()
+    at = len(tail) - _EOCD.size
+    if at < 0 or tail[at : at + 4] != b"PK\5\6" or tail[-2:] != b"\0\0":
+        at = tail.rfind(b"PK\5\6")
+        if at < 0 or at + _EOCD.size > len(tail):
+            return None
+    _, _, _, _, entries, directory, _, _ = _EOCD.unpack_from(tail, at)
+    record = start + at
+    if record >= _EOCD64_LOCATOR.size + _EOCD64.size:
+        fh.seek(record - _EOCD64_LOCATOR.size - _EOCD64.size)
+        head = fh.read(_EOCD64.size + _EOCD64_LOCATOR.size)
+        if head[_EOCD64.size : _EOCD64.size + 4] == b"PK\6\7" and head[:4] == b"PK\6\6":
+            _, _, _, _, _, _, _, entries, directory, _ = _EOCD64.unpack_from(head)
+    return entries, directory
+
+
+def _check_directory(fh: BinaryIO, p: Path) -> None:
+    """Refuse a zip whose central directory is too big for a project, before zipfile reads it."""
+    declared = _declared_directory(fh)
+    fh.seek(0)
+    if declared is None:
+        return  # not a zip: zipfile says so
+    entries, directory = declared
+    if entries > MAX_ENTRIES:
+        raise ProjectError(f"Cannot open project {p}: it has {entries} entries, more than a project can hold")
+    if directory > MAX_DIRECTORY_BYTES:
+        raise ProjectError(
+            f"Cannot open project {p}: its table of contents takes {directory} bytes, more than "
+            f"{MAX_ENTRIES} entries need (at most {MAX_DIRECTORY_BYTES})"
+        )
+
+
+def _open_regular(p: Path) -> BinaryIO:
+    """The project file opened for reading; a FIFO or a device is refused without blocking."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(p)
+        if not stat.S_ISREG(mode):
+            raise ProjectError(f"Cannot open project {p}: not a regular file (a device, pipe or socket)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def load_project(path: str | os.PathLike[str]) -> Document:
     """Read and fully validate a project; raise ProjectError on any problem (nothing half-built)."""
     p = Path(path)
     try:
-        with zipfile.ZipFile(p, "r") as zf:
-            return _load(_Reader(p, zf))
+        with _open_regular(p) as fh:
+            _check_directory(fh, p)
+            with zipfile.ZipFile(fh, "r") as zf:
+                return _load(_Reader(p, zf))
     except ProjectError:
         raise
     except FileNotFoundError:

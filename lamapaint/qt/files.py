@@ -126,13 +126,28 @@ class DocumentFiles(QObject):
         name, _ = QFileDialog.getSaveFileName(self._parent, "Save project", str(suggestion), PROJECT_FILTER)
         if not name:
             return False
-        path = Path(name)
-        if path.suffix.lower() != PROJECT_SUFFIX:
-            path = path.with_suffix(PROJECT_SUFFIX)
-        self.save_to(path, on_saved)
+        chosen = Path(name)
+        path = project_path_for(chosen)
+        # The dialog asked before replacing the name it returned, and only that name: a file under
+        # the completed name was never confirmed, so ask here. Whatever nobody confirmed is written
+        # with overwrite=False, so a file that appears meanwhile is not replaced either.
+        if path != chosen and path.exists() and not self._confirm_replace(path):
+            return False
+        self.save_to(path, on_saved, overwrite=path.exists())
         return True
 
-    def save_to(self, path: Path, on_saved: Callable[[], None] | None = None) -> None:
+    def _confirm_replace(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self._parent,
+            "Replace project?",
+            f"{path.name} already exists in {path.parent}. Replace it with this project?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def save_to(self, path: Path, on_saved: Callable[[], None] | None = None, overwrite: bool = True) -> None:
+        """Save the project to ``path``; ``overwrite=False`` refuses a file that exists by then."""
         from lamapaint.io.project import save_project
 
         doc = self._adapter.document
@@ -152,7 +167,7 @@ class DocumentFiles(QObject):
 
         self._run(
             f"Saving {path.name}…",
-            lambda progress, cancel: save_project(path, snapshot, progress, cancel),
+            lambda progress, cancel: save_project(path, snapshot, progress, cancel, overwrite=overwrite),
             done,
             lambda exc: self._error("Could not save", path, exc, "saved"),
             f"Saving {path.name} cancelled; the file on disk is as it was.",
@@ -250,6 +265,14 @@ def unsaved_changes_text(doc: Document) -> str:
     else:
         where = f"Save keeps the layers and the mask in a project file, {project}."
     return f"Save this editing session as a project?\n\n{where} The photo {doc.name} itself is never changed."
+
+
+def project_path_for(chosen: Path) -> Path:
+    """The name a project is saved under: ``.lamapaint`` appended unless it is there already
+    (``trip.v2`` becomes ``trip.v2.lamapaint``, never ``trip.lamapaint``)."""
+    if chosen.suffix.lower() == PROJECT_SUFFIX:
+        return chosen
+    return chosen.with_name(chosen.name + PROJECT_SUFFIX)
 
 
 def _source_path(doc: Document) -> Path | None:

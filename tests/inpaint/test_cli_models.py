@@ -135,3 +135,27 @@ def test_import_onto_a_full_disk_exits_7(checkpoint: Path, capsys: pytest.Captur
     assert main(["models", "import", str(checkpoint)]) == EXIT_OUTPUT
     err = capsys.readouterr().err
     assert "cannot write" in err and "No space left" in err and err.count("\n") == 1
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_among_the_models_blocks_nothing(checkpoint: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 17.6: opening a FIFO named *.safetensors waited for a writer for ever: `models list`
+    and every `remove` hung. Regular files only, as for photos."""
+    import os
+
+    from lamapaint.inpaint.types import NoWeightsError
+    from lamapaint.inpaint.weights.choice import load_generator
+
+    folder = app_paths().models_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "evil.safetensors")  # nobody ever writes to it
+    os.mkfifo(folder / "also.pt")  # a candidate suffix
+    assert main(["models", "list"]) == EXIT_OK
+    assert "evil" not in capsys.readouterr().out
+    assert "not a regular file" in caplog.text
+    with pytest.raises(NoWeightsError):
+        load_generator()  # what `remove` does with --model auto
+    assert main(["models", "import", str(folder / "evil.safetensors")]) == EXIT_MODEL
+    assert "not a regular file" in capsys.readouterr().err
+    assert main(["models", "import", str(checkpoint), "--name", "real"]) == EXIT_OK
+    assert [m.name for m in weights.installed_models() if m.installed] == ["real"]

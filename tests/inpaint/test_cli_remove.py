@@ -335,3 +335,33 @@ def test_folder_with_a_mask_that_is_neither_file_nor_folder_is_a_usage_error(tmp
     _write_pair(photos, "a")
     code = main(["remove", str(photos), "--mask", str(tmp_path / "nowhere.png"), "-o", str(tmp_path / "out"), "--model", "opencv-telea"])
     assert code == EXIT_USAGE and "one mask file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_warnings_are_one_line_without_verbose(tmp_path: Path, verbose: bool) -> None:
+    """Issue 17.10: library warnings logged with their traceback (an unreadable EXIF block) printed
+    the whole traceback without --verbose; so did Python warnings (two lines each)."""
+    photo, mask = _write_pair(tmp_path)
+    code = (
+        "import sys, warnings\n"
+        "from PIL import Image\n"
+        "def broken(self):\n"
+        "    warnings.warn('Corrupt EXIF data.  Expecting to read 2 bytes but only got 0.', UserWarning)\n"
+        "    raise SyntaxError('not a TIFF file')\n"
+        "Image.Image.getexif = broken  # what a damaged EXIF block does\n"
+        "from lamapaint.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "o.png"), "--model", "opencv-telea", "-q"]
+    cmd = [sys.executable, "-c", code, *(["-v"] if verbose else []), *argv]
+    done = subprocess.run(cmd, cwd=REPO_ROOT, timeout=120, capture_output=True, text=True)
+    assert done.returncode == EXIT_OK, done.stderr
+    lines = done.stderr.splitlines()
+    warned = [line for line in lines if line.startswith("WARNING")]
+    assert any("ignoring unreadable EXIF data (SyntaxError: not a TIFF file)" in line for line in warned) or verbose
+    assert any("UserWarning: Corrupt EXIF data." in line for line in warned)
+    if verbose:
+        assert "Traceback" in done.stderr
+    else:
+        assert "Traceback" not in done.stderr
+        assert all(line.startswith(("WARNING", "ERROR")) for line in lines), lines  # nothing spills onto a second line

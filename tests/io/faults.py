@@ -1,7 +1,8 @@
 """Fault injection for atomic writes: a disk that fills up (or refuses) half way through a save.
 
 ``inject_write_fault`` makes every atomic write fail at one point: after ``after_bytes`` bytes went
-to the temp file (``point="write"``), at the fsync, or at the final rename. Tests check that the
+to the temp file (``point="write"``), at the fsync, or at the final rename (``point="replace"``: the
+rename over an old file, or the hard link that puts a new file in place). Tests check that the
 previous file survived, nothing stray is left and the person got one clear message.
 """
 
@@ -91,6 +92,15 @@ def inject_write_fault(
             real_replace(src, dst, *args, **kwargs)
 
         monkeypatch.setattr(os, "replace", failing_replace)
+        real_link = os.link
+
+        def failing_link(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+            if str(src).endswith(atomic.TEMP_SUFFIX):
+                log.injected += 1
+                raise OSError(code, os.strerror(code))
+            real_link(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "link", failing_link)
     return log
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -77,3 +79,67 @@ def test_sweep_spares_running_writes_young_files_and_foreign_names(tmp_path: Pat
     assert not stale.exists() and young.exists() and foreign.exists() and folder.is_dir()
     assert (tmp_path / "live.png").read_bytes() == b"in progress"
     assert remove_stale_temp_files(tmp_path, min_age_s=0) == 1 and not young.exists()
+
+
+def _race(dest: Path, writers: int) -> list[str]:
+    """``writers`` threads write ``dest`` with overwrite=False, released together just before each
+    puts its finished file into place; returns what each got ("won" or "exists")."""
+    barrier = threading.Barrier(writers)
+    outcome: list[str] = [""] * writers
+
+    def write(i: int) -> None:
+        try:
+            with atomic_write(dest, overwrite=False) as fh:
+                fh.write(b"writer %d" % i)
+                barrier.wait(timeout=10)
+            outcome[i] = "won"
+        except DestinationExistsError:
+            outcome[i] = "exists"
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcome
+
+
+def test_racing_no_overwrite_writers_have_exactly_one_winner(tmp_path: Path) -> None:
+    """Issue 17.9: a check-then-rename let two writers "succeed", the second replacing the first."""
+    for round_ in range(200):
+        dest = tmp_path / f"race{round_}.png"
+        outcome = _race(dest, 4)
+        assert sorted(outcome) == ["exists", "exists", "exists", "won"], f"round {round_}: {outcome}"
+        assert dest.read_bytes() == b"writer %d" % outcome.index("won")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_no_overwrite_without_hard_links_reserves_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where links fail (FAT, some network shares) the exclusive reservation keeps the promise."""
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    for round_ in range(50):
+        dest = tmp_path / f"race{round_}.png"
+        outcome = _race(dest, 4)
+        assert sorted(outcome) == ["exists", "exists", "exists", "won"], f"round {round_}: {outcome}"
+        assert dest.read_bytes() == b"writer %d" % outcome.index("won")
+    existing = tmp_path / "race0.png"
+    with pytest.raises(DestinationExistsError):
+        atomic_write_bytes(existing, b"again", overwrite=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_legal_long_name_is_written_and_its_temp_file_swept(tmp_path: Path) -> None:
+    """Issue 17.9: a 250-byte name failed because ``.<name>.<random>.part`` passed 255 bytes."""
+    dest = tmp_path / ("é" * 123 + "x.jpg")  # 123 * 2 + 5 = 251 bytes
+    assert len(os.fsencode(dest.name)) == 251
+    atomic_write_bytes(dest, b"1", overwrite=False)
+    atomic_write_bytes(dest, b"2")
+    assert dest.read_bytes() == b"2"
+    killed = _stale(tmp_path / ".lp.k1ll3d_x.part")  # what a killed write of a long name leaves
+    atomic_write_bytes(dest, b"3")
+    assert not killed.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [dest.name]

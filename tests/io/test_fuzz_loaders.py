@@ -441,3 +441,135 @@ def test_project_loader_heavy(bounded: Callable, folder: Path, data: bytes) -> N
 @given(data=raw_project_case())
 def test_project_loader_raw_bytes_heavy(bounded: Callable, folder: Path, data: bytes) -> None:
     _project_property(bounded, folder, data)
+
+
+# --- issue 17 (files): damaged PNG pixels, huge zip directories, files that are not files ---------
+# Each class found a broken promise: a PNG whose IDAT was damaged behind a valid CRC loaded with black
+# rows; a zip of tiny entries cost gigabytes before its entry count was checked; a FIFO hung the
+# loaders that opened it.
+
+
+@st.composite
+def damaged_png_case(draw: st.DrawFn) -> bytes:
+    """A PNG seed with bytes of its pixel data (IDAT) changed and every CRC made valid again."""
+    pool = {name: data for name, data in image_seeds().items() if data.startswith(_PNG_SIGNATURE)}
+    out = bytearray(pool[draw(st.sampled_from(sorted(pool)))])
+    idats, pos = [], len(_PNG_SIGNATURE)
+    while pos + 12 <= len(out):
+        (length,) = struct.unpack(">I", out[pos : pos + 4])
+        if out[pos + 4 : pos + 8] == b"IDAT" and length:
+            idats.append((pos + 8, length))
+        pos += 12 + length
+    start, length = draw(st.sampled_from(idats))
+    for _ in range(draw(st.integers(1, 3))):
+        at = start + draw(st.integers(0, length - 1))
+        out[at] ^= draw(st.integers(1, 255))
+    _fix_png_crcs(out)
+    return bytes(out)
+
+
+def _damaged_png_property(bounded: Callable, data: bytes) -> None:
+    """All or nothing: what Pillow cannot decode whole is refused, never loaded with damaged rows."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+        decodes = True
+    except Exception:  # noqa: BLE001 - any decoder error means the pixels are damaged
+        decodes = False
+    outcome: list[object] = []
+    bounded(lambda: outcome.append(load_image_bytes(data, "fuzz.png")), ImageLoadError)
+    assert decodes or not outcome, "a PNG whose pixels do not decode was loaded"
+
+
+_EOCD_FIELDS = {"entries_here": 8, "entries": 10, "directory_size": 12, "directory_offset": 16}
+
+
+@st.composite
+def huge_directory_case(draw: st.DrawFn) -> bytes:
+    """A project whose zip directory is big or claims to be: many real entries, or the end records'
+    counts, sizes and offsets replaced with extreme values (plain and zip64)."""
+    seed = project_seed()
+    kind = draw(st.sampled_from(("many entries", "end record", "zip64 record")))
+    if kind == "many entries":
+        buf = io.BytesIO(seed)
+        count = draw(st.sampled_from((project.MAX_ENTRIES - 10, project.MAX_ENTRIES + 1, 20_000)))
+        with zipfile.ZipFile(buf, "a") as zf:
+            for i in range(count):
+                zf.writestr(f"x/{i}", b"")
+        return buf.getvalue()
+    out = bytearray(seed)
+    end = out.rfind(b"PK\5\6")
+    if kind == "zip64 record":
+        record = struct.pack("<4sQ2H2L4Q", b"PK\6\6", 44, 45, 45, 0, 0, 0, 0, 0, 0)
+        locator = struct.pack("<4sLQL", b"PK\6\7", 0, end, 1)
+        out[end:end] = record + locator
+        at, fields = end + 24, (0, 8, 16, 24)  # entries here, entries, size, offset (8 bytes each)
+        for offset in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=4, unique=True)):
+            value = draw(st.sampled_from((0, 1, 3004, 3005, 2**31, 2**40, 2**63 - 1, 2**64 - 1)))
+            struct.pack_into("<Q", out, at + offset, value)
+        return bytes(out)
+    for name in draw(st.lists(st.sampled_from(sorted(_EOCD_FIELDS)), min_size=1, max_size=4, unique=True)):
+        width = 2 if name.startswith("entries") else 4
+        value = draw(st.sampled_from(_FIELD_VALUES)) & ((1 << 8 * width) - 1)
+        out[end + _EOCD_FIELDS[name] : end + _EOCD_FIELDS[name] + width] = value.to_bytes(width, "little")
+    return bytes(out)
+
+
+def _huge_directory_property(bounded: Callable, folder: Path, data: bytes) -> None:
+    _project_property(bounded, folder, data)
+
+
+@QUICK
+@given(data=damaged_png_case())
+def test_damaged_png_pixels_quick(bounded: Callable, data: bytes) -> None:
+    _damaged_png_property(bounded, data)
+
+
+@settings(QUICK, max_examples=40)
+@given(data=huge_directory_case())
+def test_huge_zip_directory_quick(bounded: Callable, folder: Path, data: bytes) -> None:
+    _huge_directory_property(bounded, folder, data)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ["photo.jpg", "mask.png", "trip.lamapaint", "model.safetensors"])
+def test_a_fifo_is_refused_by_every_loader_without_blocking(tmp_path: Path, name: str) -> None:
+    """Nobody ever writes to these FIFOs: a blocking open would hang until the timeout."""
+    path = tmp_path / name
+    os.mkfifo(path)
+    if name == "photo.jpg":
+        with pytest.raises(ImageLoadError, match="not a regular file"):
+            images.load_image(path)
+    elif name == "mask.png":
+        with pytest.raises(ImageLoadError, match="not a regular file"):
+            load_mask(path)
+    elif name == "trip.lamapaint":
+        with pytest.raises(ProjectError, match="not a regular file"):
+            load_project(path)
+    else:
+        from lamapaint.inpaint.types import WeightsError
+        from lamapaint.inpaint.weights.model_store import read_header
+
+        with pytest.raises(WeightsError, match="not a regular file"):
+            read_header(path)
+
+
+@pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
+@pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
+@HEAVY_SETTINGS
+@given(data=damaged_png_case())
+def test_damaged_png_pixels_heavy(bounded: Callable, data: bytes) -> None:
+    _damaged_png_property(bounded, data)
+
+
+@pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
+@pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
+@settings(HEAVY_SETTINGS, max_examples=max(1, HEAVY_SETTINGS.max_examples // 10))
+@given(data=huge_directory_case())
+def test_huge_zip_directory_heavy(bounded: Callable, folder: Path, data: bytes) -> None:
+    _huge_directory_property(bounded, folder, data)

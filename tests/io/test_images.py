@@ -463,3 +463,42 @@ def test_16bit_png_with_an_oversized_chunk_never_reaches_opencv(monkeypatch: pyt
     monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("handed to OpenCV"))
     with pytest.raises(ImageLoadError, match="chunk runs past"):
         load_image_bytes(bytes(data), "deep.png")
+
+
+def _damage_idat(data: bytes, at: float = 0.5) -> bytes:
+    """One byte of the first IDAT flipped, its CRC fixed: only the decoder can see the damage."""
+    out = bytearray(data)
+    pos = 8
+    while True:
+        length, kind = struct.unpack(">I4s", out[pos : pos + 8])
+        if kind == b"IDAT":
+            out[pos + 8 + int(length * at)] ^= 0x10
+            out[pos + 8 + length : pos + 12 + length] = struct.pack(">I", zlib.crc32(out[pos + 4 : pos + 8 + length]))
+            return bytes(out)
+        pos += 12 + length
+
+
+@pytest.mark.parametrize("kind", ["rgb", "rgba", "grey", "16-bit"])
+def test_damaged_png_pixels_refuse_the_file(kind: str) -> None:
+    """Issue 17.4: reading the EXIF decoded the PNG and hid the error; rows loaded black."""
+    rgb = photo(64, 96, seed=3)
+    rgb = rgb ^ np.random.default_rng(3).integers(0, 256, rgb.shape, dtype=np.uint8)  # incompressible
+    if kind == "16-bit":
+        data = png16(rgb.astype(np.uint16) * 257)
+    else:
+        data = encode(rgb, "PNG", {"rgb": None, "rgba": "RGBA", "grey": "L"}[kind])
+    bad = _damage_idat(data)
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(bad)).load()  # the damage is real: Pillow refuses it
+    with pytest.raises(ImageLoadError, match="truncated or damaged"):
+        load_image_bytes(bad, "bad.png")
+
+
+def test_png_exif_after_the_pixels_still_turns_the_photo() -> None:
+    rgb = photo()
+    data = encode(rgb, "PNG")
+    end = data.rindex(b"IEND") - 4
+    with_exif = data[:end] + png_chunk(b"eXIf", exif_with_orientation(6)[6:]) + data[end:]
+    loaded = load_image_bytes(with_exif)
+    assert loaded.orientation == 6
+    np.testing.assert_array_equal(loaded.rgb, apply_orientation(rgb, 6))

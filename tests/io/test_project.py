@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 import warnings
 import zipfile
@@ -462,3 +463,90 @@ def test_png_member_with_an_oversized_chunk_is_refused_before_opencv(tmp_path: P
 
     monkeypatch.setattr(project.cv2, "imdecode", imdecode)
     _refused(path, "chunk runs past")
+
+
+# --- the zip's own directory, read before zipfile builds it (issue 17.7) ----------------------
+
+
+def _many_entries(path: Path, count: int) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(count):
+            zf.writestr(f"e{i}", b"")
+    return path
+
+
+def _patch_eocd(data: bytes, **fields: int) -> bytes:
+    """``data`` with fields of its end-of-central-directory record replaced."""
+    at = data.rfind(b"PK\5\6")
+    sig, disk, cd_disk, here, total, size, offset, comment = struct.unpack_from("<4s4H2LH", data, at)
+    values = {"here": here, "total": total, "size": size, "offset": offset} | fields
+    record = struct.pack("<4s4H2LH", sig, disk, cd_disk, values["here"], values["total"], values["size"], values["offset"], comment)
+    return data[:at] + record + data[at + len(record) :]
+
+
+def _zip64_tail(entries: int, directory: int) -> bytes:
+    """A zip64 end record claiming ``entries`` and a ``directory`` of that many bytes, its locator,
+    and a plain end record whose fields say "see zip64"."""
+    record = struct.pack("<4sQ2H2L4Q", b"PK\6\6", 44, 45, 45, 0, 0, entries, entries, directory, 0)
+    locator = struct.pack("<4sLQL", b"PK\6\7", 0, 0, 1)
+    plain = struct.pack("<4s4H2LH", b"PK\5\6", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return record + locator + plain
+
+
+@pytest.fixture
+def zipfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every zipfile.ZipFile the loader constructs: a refusal must come before the first."""
+    calls: list[object] = []
+    real = zipfile.ZipFile
+
+    def counting(*args: object, **kwargs: object) -> zipfile.ZipFile:
+        calls.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zipfile, "ZipFile", counting)
+    return calls
+
+
+def test_too_many_entries_are_refused_before_zipfile_reads_the_directory(tmp_path: Path, zipfile_calls: list) -> None:
+    many = _many_entries(tmp_path / "many.lamapaint", project.MAX_ENTRIES + 1)
+    zipfile_calls.clear()
+    _refused(many, f"it has {project.MAX_ENTRIES + 1} entries, more than a project can hold")
+    assert zipfile_calls == []
+
+
+def test_a_directory_bigger_than_its_declared_count_is_refused_unread(tmp_path: Path, zipfile_calls: list) -> None:
+    """zipfile walks the directory by its size, whatever the count says: a count of 1 over
+    many thousands of entries must not get through."""
+    many = _many_entries(tmp_path / "src.lamapaint", 20_000)
+    zipfile_calls.clear()
+    lying = tmp_path / "lying.lamapaint"
+    lying.write_bytes(_patch_eocd(many.read_bytes(), here=1, total=1))
+    _refused(lying, "its table of contents takes")
+    assert zipfile_calls == []
+
+
+def test_zip64_end_records_are_read_too(tmp_path: Path, zipfile_calls: list) -> None:
+    huge = tmp_path / "huge.lamapaint"
+    huge.write_bytes(b"PK\3\4" + b"\0" * 100 + _zip64_tail(10**12, 1 << 40))
+    _refused(huge, f"it has {10**12} entries")
+    wide = tmp_path / "wide.lamapaint"
+    wide.write_bytes(b"PK\3\4" + b"\0" * 100 + _zip64_tail(3, 1 << 40))
+    _refused(wide, "its table of contents takes")
+    assert zipfile_calls == []
+
+
+def test_an_ordinary_project_passes_the_directory_check(tmp_path: Path, zipfile_calls: list) -> None:
+    path = tmp_path / "ok.lamapaint"
+    doc = _document()
+    save_project(path, doc.snapshot())
+    zipfile_calls.clear()
+    assert len(load_project(path).layers) == len(doc.layers)
+    assert len(zipfile_calls) == 1
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_named_like_a_project_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "trip.lamapaint"
+    os.mkfifo(fifo)  # nobody ever writes: a blocking open would hang here for ever
+    _refused(fifo, "not a regular file")
+    _refused(tmp_path, "it is a folder")

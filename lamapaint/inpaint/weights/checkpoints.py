@@ -18,11 +18,12 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, BinaryIO, Iterable, Mapping
 
 import safetensors
 import torch
@@ -145,17 +146,30 @@ def _as_generator_dtypes(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch
     }
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (after symlinks); a FIFO, a device or a
+    socket raises WeightsError without blocking: opened non-blocking, checked on the descriptor."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WeightsError(f"{path}: not a regular file (a folder, device, pipe or socket)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while block := fh.read(8 << 20):
             digest.update(block)
     return digest.hexdigest()
 
 
 def is_safetensors(path: Path) -> bool:
-    """8-byte little-endian header length followed by a JSON object."""
-    with open(path, "rb") as fh:
+    """8-byte little-endian header length followed by a JSON object (WeightsError: not a regular file)."""
+    with open_regular(path) as fh:
         head = fh.read(9)
     return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= MAX_SAFETENSORS_HEADER
 
@@ -243,7 +257,7 @@ def load_weights_file(path: str | os.PathLike[str]) -> LoadedWeights:
     source = str(file)
     try:
         if not file.is_file():
-            raise WeightsError(f"{source}: no such file")
+            raise WeightsError(f"{source}: {'not a regular file' if file.exists() else 'no such file'}")
         if is_safetensors(file):
             config, state_dict = _read_safetensors(file, source)
             source_format = "safetensors"

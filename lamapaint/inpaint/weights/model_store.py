@@ -27,6 +27,7 @@ from lamapaint.inpaint.weights.checkpoints import (
     config_from_keys,
     is_safetensors,
     load_weights_file,
+    open_regular,
     storage_budget,
 )
 from lamapaint.io.atomic import atomic_write
@@ -227,7 +228,7 @@ def installed_models() -> list[InstalledModel]:
     folder = models_dir()
     installed: list[InstalledModel] = []
     if folder.is_dir():
-        for path in sorted(folder.glob("*.safetensors")):
+        for path in sorted(folder.glob("*.safetensors")):  # a FIFO among them is refused, unopened
             entry = _installed_entry(path)
             if entry is not None:
                 installed.append(entry)
@@ -267,7 +268,8 @@ def load_converted(path: Path, started: float) -> tuple[torch.nn.Module, ModelIn
             raise WeightsError(f"{path}: larger than any {config} weights file")
         # One sequential read: load_file's memory map is lazy, and the first pass over the weights
         # (BatchNorm folding, casting) then pays ~50k page faults, twice the time of this read.
-        tensors = safetensors.torch.load(path.read_bytes())
+        with open_regular(path) as fh:
+            tensors = safetensors.torch.load(fh.read())
     except WeightsError:
         raise
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types; OSError too
