@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -305,3 +306,73 @@ def test_an_output_that_cannot_be_written_has_its_own_exit_code(
     err = capsys.readouterr().err
     assert code == EXIT_OUTPUT == 7
     assert "cannot write" in err and wording in err and "bad input" not in err and err.count("\n") == 1
+
+
+# ---- issue 17: Ctrl+C never waits for a decode; a crash in jpeglib costs one photo's block-wise save
+
+
+_SLOW_READER = """
+import sys, time
+import lamapaint.cli.remove as remove
+real = remove._load_inputs
+def slow(job, args):
+    if job.photo.stem == "b":
+        print("reading b", file=sys.stderr, flush=True)
+        time.sleep(60)  # a decode in C, which no signal interrupts
+    return real(job, args)
+remove._load_inputs = slow
+from lamapaint.cli import console_main
+sys.exit(console_main())
+"""
+
+
+def test_ctrl_c_does_not_wait_for_the_reader(tmp_path: Path) -> None:
+    """Issue 17.5: the reader thread took 34 s to let a Ctrl+C'd run exit."""
+    import signal
+    import time
+
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    argv = ["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_READER, *argv], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            if "reading b" in line:
+                break
+        time.sleep(0.3)  # a's result being written, b's inputs awaited
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        took = time.perf_counter() - sent
+    finally:
+        proc.kill()
+    assert code == 130
+    assert took < 1.0, f"exit took {took:.1f} s after Ctrl+C"
+    assert (out / "a.png").is_file()
+
+
+def test_a_folder_run_goes_on_when_jpeglib_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17.1: the crafted photo's block-wise save crashed the run (exit 139, nothing written)."""
+    from lamapaint.io import jpeg_structure
+    from tests.io.crafted_jpeg import empty_com_then_metadata
+
+    monkeypatch.setattr(jpeg_structure, "libjpeg_stream", lambda data, structure: data)  # jpeglib sees the file as it is
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    for stem in ("a", "b"):
+        png = photos / f"{stem}.png"
+        data = io.BytesIO()
+        Image.open(png).save(data, "JPEG", quality=90)
+        (photos / f"{stem}.jpg").write_bytes(empty_com_then_metadata(data.getvalue()) if stem == "a" else data.getvalue())
+        png.unlink()
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    assert (out / "a.jpg").is_file() and (out / "b.jpg").is_file()
+    single = main(["remove", str(photos / "a.jpg"), "--mask", str(masks / "a_mask.png"), "-o", str(tmp_path / "one.jpg"),
+                   "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert single == EXIT_OK
+    assert "block-wise save not possible: libjpeg (through jpeglib) crashed reading the original" in err, err
