@@ -131,17 +131,16 @@ class IsolatedWorker:
             timer.cancel()
 
     def close(self) -> None:
-        """End the child: one waiting for a message reads EOF and returns; one still at work is
-        killed (the parent owns whatever it was working on)."""
+        """End the child at once (it holds nothing to save: the parent owns its files) and
+        release the pipes. Letting it exit by itself costs its interpreter's teardown, 0.1 s
+        with a 20 MP photo's coefficients."""
+        if self._process.poll() is None:
+            self._process.kill()
         for pipe in (self._process.stdin, self._process.stdout):
             with contextlib.suppress(OSError):  # a dead child's stdin cannot take the last flush
                 if pipe is not None:
                     pipe.close()
-        try:
-            self._process.wait(timeout=0.2)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
+        self._process.wait()
 
     def _how_it_ended(self) -> str:
         try:

@@ -200,3 +200,13 @@ def test_structure_reasons() -> None:
     sof = [s for s in jpeg_structure.walk(good).segments if s.marker == 0xC2][0]
     two_frames = good[: sof.end] + good[sof.start : sof.end] + good[sof.end :]
     assert "more than one frame header" in (jpeg_blocks.structure_reason(jpeg_structure.walk(two_frames)) or "")
+
+
+def test_differing_mcus_finds_a_pixel_in_a_partial_edge_mcu() -> None:
+    a = picture(37, 53)
+    b = a.copy()
+    b[36, 52, 2] ^= 1  # the last pixel: in the partial MCU at the bottom-right corner
+    b[0, 17, 0] ^= 1
+    grid = jpeg_blocks._differing_mcus(a, b, 16, 16)
+    assert grid.shape == (3, 4)
+    assert sorted(zip(*np.nonzero(grid))) == [(0, 1), (2, 3)]
