@@ -360,7 +360,12 @@ def test_a_folder_run_goes_on_when_jpeglib_crashes(
     from lamapaint.io import jpeg_structure
     from tests.io.crafted_jpeg import empty_com_then_metadata
 
+    import tempfile
+
     monkeypatch.setattr(jpeg_structure, "libjpeg_stream", lambda data, structure: data)  # jpeglib sees the file as it is
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
     photos, masks, out = _folder(tmp_path, ["a", "b"])
     for stem in ("a", "b"):
         png = photos / f"{stem}.png"
@@ -376,3 +381,47 @@ def test_a_folder_run_goes_on_when_jpeglib_crashes(
     err = capsys.readouterr().err
     assert single == EXIT_OK
     assert "block-wise save not possible: libjpeg (through jpeglib) crashed reading the original" in err, err
+    assert list(tmpdir.iterdir()) == []  # no copy of the photo left behind
+
+
+_SLOW_JPEG_CHILD = """
+import sys
+import lamapaint.io.jpeg_blocks as jpeg_blocks
+from tests.io.test_jpeg_isolation import slow_serve
+jpeg_blocks._serve_coefficients = slow_serve
+from lamapaint.cli import console_main
+sys.exit(console_main())
+"""
+
+
+def test_ctrl_c_while_the_coefficients_are_read_leaves_no_copy_of_the_photo(tmp_path: Path) -> None:
+    """Issue 17.10: each interrupted run left the photo under $TMPDIR/lamapaint-jpeg-*."""
+    import os
+    import signal
+    import time
+
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    Image.open(photos / "b.png").save(photos / "b.jpg", quality=90)  # a is done first, then b's read-ahead
+    (photos / "b.png").unlink()
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
+    argv = ["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_JPEG_CHILD, *argv], cwd=REPO_ROOT, env={**os.environ, "TMPDIR": str(tmpdir)}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmpdir.glob("lamapaint-jpeg-*/source.jpg")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmpdir.glob("lamapaint-jpeg-*/source.jpg")), "the coefficients were never read"
+        time.sleep(0.5)  # the child started and is reading
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        took = time.perf_counter() - sent
+    finally:
+        proc.kill()
+    assert code == 130
+    assert took < 1.0, f"exit took {took:.1f} s after Ctrl+C"
+    assert (out / "a.png").is_file()
+    assert list(tmpdir.iterdir()) == []

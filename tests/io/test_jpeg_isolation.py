@@ -210,3 +210,11 @@ def test_differing_mcus_finds_a_pixel_in_a_partial_edge_mcu() -> None:
     grid = jpeg_blocks._differing_mcus(a, b, 16, 16)
     assert grid.shape == (3, 4)
     assert sorted(zip(*np.nonzero(grid))) == [(0, 1), (2, 3)]
+
+
+def slow_serve(conn: object, *args: object) -> None:
+    """The block-wise save's child, taking a minute to read (runs in the child; the CLI's SIGINT test)."""
+    import time
+
+    time.sleep(60)
+    _real_serve(conn, *args)  # type: ignore[misc]
