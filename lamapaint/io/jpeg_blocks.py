@@ -330,7 +330,7 @@ def _answer(worker: IsolatedWorker, doing: str, request: Any = None) -> tuple[An
             worker.send(request)
         answer = worker.receive()
     except IsolatedCrash as exc:
-        log.warning("the JPEG helper process crashed %s: it %s", doing, exc)
+        log.info("the JPEG helper process crashed %s: it %s", doing, exc)  # the export report says it
         raise LosslessUnavailable(f"libjpeg (through jpeglib) crashed {doing}: its process {exc}") from None
     if answer[0] != "ok":
         raise LosslessUnavailable(answer[1])
@@ -362,8 +362,6 @@ def _serve_coefficients(conn: Channel, src_path: str, out_path: str) -> None:
     try:
         request = conn.recv()
     except EOFError:  # the parent closed: no save after all
-        return
-    if request is None:
         return
     _, splice = request
     try:
