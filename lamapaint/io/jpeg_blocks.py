@@ -366,7 +366,7 @@ def _serve_coefficients(conn: Channel, src_path: str, out_path: str) -> None:
     _, splice = request
     try:
         if splice is not None:
-            _splice_touched(coefficients, splice)
+            _splice_touched(coefficients, splice, Path(out_path).with_name("region.jpg"))
         coefficients.markers = []
         _libjpeg("write the coefficients", coefficients.write_dct, out_path, flags=["+OPTIMIZE_CODING"])
         out = Path(out_path)
@@ -489,22 +489,22 @@ def _mcu_grid(touched: np.ndarray, mcu_h: int, mcu_w: int) -> np.ndarray:
     return padded.reshape(rows, mcu_h, cols, mcu_w).any(axis=(1, 3))
 
 
-def _splice_touched(original: "jpeglib.DCTJPEG", splice: _Splice) -> None:
+def _splice_touched(original: "jpeglib.DCTJPEG", splice: _Splice, crop_path: Path) -> None:
     """Encode ``splice.crop`` with the original's tables and copy its touched blocks into the
-    original's coefficient planes, in place (a copy would cost 1.25 bytes per photo pixel at 4:2:0)."""
+    original's coefficient planes, in place (a copy would cost 1.25 bytes per photo pixel at 4:2:0).
+    jpeglib reads the encoded crop from ``crop_path``, in the parent's folder, which goes with it."""
     tables = [original.get_component_qt(i) for i in range(3)]
     qtables = [tables[0].ravel().tolist(), tables[1].ravel().tolist()]
     if not np.array_equal(tables[1], tables[2]):
         qtables.append(tables[2].ravel().tolist())
     buf = io.BytesIO()
     Image.fromarray(splice.crop).save(buf, "JPEG", qtables=qtables, subsampling=_PILLOW_SUBSAMPLING[splice.factors[0]])
-    crop_path = Path(tempfile.mkdtemp(prefix="lamapaint-jpeg-")) / "region.jpg"
     try:
         crop_path.write_bytes(buf.getvalue())
         region = _libjpeg("read the re-encoded region", load_jpeglib().read_dct, str(crop_path))
         _libjpeg("read the re-encoded region", region.load)
     finally:
-        shutil.rmtree(crop_path.parent, ignore_errors=True)
+        crop_path.unlink(missing_ok=True)
     region_layout = parse_layout(buf.getvalue())
     if [(c.h, c.v) for c in region_layout.components] != splice.factors:
         raise LosslessUnavailable("the encoder did not reproduce the original's chroma sampling")

@@ -24,7 +24,7 @@ The quick profile (fixed seed, runs in CI) is the default. The heavy profile::
         --hypothesis-show-statistics
 
 ``LAMAPAINT_FUZZ_EXAMPLES`` (default 3000) sets the heavy profile's cases per loader,
-``LAMAPAINT_FUZZ_EXPORT_EXAMPLES`` (default 600) its JPEG export cases.
+``LAMAPAINT_FUZZ_EXPORT_EXAMPLES`` (default 2000) its JPEG export cases.
 """
 
 from __future__ import annotations
@@ -420,8 +420,14 @@ def _export_property(bounded: Callable, folder: Path, case: tuple[str, bytes]) -
     dest = folder / "export.jpg"
 
     def check() -> None:
-        report = export_image(dest, rgb, src, ExportOptions(overwrite=True), touched)
+        try:
+            report = export_image(dest, rgb, src, ExportOptions(overwrite=True), touched)
+        except ExportError:
+            event("export: refused (ExportError)")
+            raise
         event(f"export: {report.method}")
+        if "crashed" in report.pixels:
+            event("export: jpeglib's child process crashed (re-encoded)")
         if report.blockwise:
             with Image.open(dest) as im:
                 stored = np.asarray(im.convert("RGB"))
@@ -531,7 +537,7 @@ def test_project_loader_raw_bytes_heavy(bounded: Callable, folder: Path, data: b
 @pytest.mark.fuzz_heavy
 @pytest.mark.timeout(3600)
 @pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
-@settings(HEAVY_SETTINGS, max_examples=int(os.environ.get("LAMAPAINT_FUZZ_EXPORT_EXAMPLES", "600")), deadline=timedelta(seconds=30))
+@settings(HEAVY_SETTINGS, max_examples=int(os.environ.get("LAMAPAINT_FUZZ_EXPORT_EXAMPLES", "2000")), deadline=timedelta(seconds=30))
 @given(case=export_case())
 def test_jpeg_export_heavy(bounded: Callable, folder: Path, case: tuple[str, bytes]) -> None:
     _export_property(bounded, folder, case)
