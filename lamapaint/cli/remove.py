@@ -24,7 +24,7 @@ import logging
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -106,11 +106,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamapaint-cli: {photo.name}: {message}", file=sys.stderr)
     failures = len(refused)
     total = len(jobs) + len(refused)
-    pending = {0: _read_ahead(_load_inputs, jobs[0], args)}
+    reader = _Reader()
+    pending = {0: reader.submit(_load_inputs, jobs[0], args)}
 
     def read_next(index: int) -> None:
         if index < len(jobs):
-            pending[index] = _read_ahead(_load_inputs, jobs[index], args)
+            pending[index] = reader.submit(_load_inputs, jobs[index], args)
 
     backend, options = _backend(args)
     for index, job in enumerate(jobs):
@@ -136,22 +137,30 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_ahead(read: Callable[..., JobInputs], *args: object) -> "Future[JobInputs]":
-    """``read(*args)`` on a daemon thread: a decode in C cannot be interrupted, and Ctrl+C must
-    not wait for it (a thread pool's workers are joined at exit). One read runs at a time: the
-    next is started only once the previous one's result has been taken."""
-    future: Future[JobInputs] = Future()
+class _Reader:
+    """Runs the reads one after another, each on a daemon thread: a decode in C cannot be
+    interrupted, and Ctrl+C must not wait for it (a thread pool's workers are joined at exit)."""
 
-    def work() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(read(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which reports it
-            future.set_exception(exc)
+    def __init__(self) -> None:
+        self._last: Future[JobInputs] | None = None
 
-    threading.Thread(target=work, name="lamapaint-reader", daemon=True).start()
-    return future
+    def submit(self, read: Callable[..., JobInputs], *args: object) -> "Future[JobInputs]":
+        future: Future[JobInputs] = Future()
+        previous = self._last
+        self._last = future
+
+        def work() -> None:
+            if previous is not None:  # a photo whose result was never taken may still be read
+                wait([previous])
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(read(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="lamapaint-reader", daemon=True).start()
+        return future
 
 
 def _one_line(exc: BaseException) -> str:

@@ -425,3 +425,37 @@ def test_ctrl_c_while_the_coefficients_are_read_leaves_no_copy_of_the_photo(tmp_
     assert took < 1.0, f"exit took {took:.1f} s after Ctrl+C"
     assert (out / "a.png").is_file()
     assert list(tmpdir.iterdir()) == []
+
+
+def test_reads_never_overlap_even_when_a_result_is_never_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a's output exists, so a's read is never taken; b's read must still wait for it (one photo in memory)."""
+    import threading
+    import time
+
+    import lamapaint.cli.remove as remove
+
+    photos, masks, out = _folder(tmp_path, ["a", "b", "c"])
+    out.mkdir()
+    (out / "a.png").write_bytes(b"already there")
+    active, most = [0], [0]
+    lock = threading.Lock()
+    real = remove._load_inputs
+
+    def counted(job: object, args: object) -> object:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            time.sleep(0.3)
+            return real(job, args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(remove, "_load_inputs", counted)
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea", "-q"])
+    assert code == EXIT_PARTIAL and "a.png already exists" in capsys.readouterr().err
+    assert (out / "b.png").is_file() and (out / "c.png").is_file()
+    assert most[0] == 1
