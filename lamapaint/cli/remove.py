@@ -25,8 +25,9 @@ import argparse
 import errno
 import logging
 import sys
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -108,28 +109,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamapaint-cli: {photo.name}: {message}", file=sys.stderr)
     failures = len(refused)
     total = len(jobs) + len(refused)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lamapaint-reader") as reader:
-        pending = {0: reader.submit(_load_inputs, jobs[0], args)}
+    reader = _Reader()
+    pending = {0: reader.submit(_load_inputs, jobs[0], args)}
 
-        def read_next(index: int) -> None:
-            if index < len(jobs):
-                pending[index] = reader.submit(_load_inputs, jobs[index], args)
+    def read_next(index: int) -> None:
+        if index < len(jobs):
+            pending[index] = reader.submit(_load_inputs, jobs[index], args)
 
-        backend, options = _backend(args)
-        for index, job in enumerate(jobs):
-            if folder_mode and not args.quiet:
-                _progress_bar(index, len(jobs), job.photo.name)
-            try:
-                _remove_one(job, pending.pop(index), backend, options, args, lambda: read_next(index + 1))
-            except Exception as exc:  # noqa: BLE001 - one photo's failure, whatever it is, must not stop the others
-                if not folder_mode:
-                    raise
-                failures += 1
-                if isinstance(exc, CliError):
-                    log.debug("%s failed", job.photo, exc_info=args.verbose)
-                else:
-                    log.warning("%s failed unexpectedly", job.photo, exc_info=args.verbose)
-                print(f"\nlamapaint-cli: {job.photo.name}: {_one_line(exc)}", file=sys.stderr)
+    backend, options = _backend(args)
+    for index, job in enumerate(jobs):
+        if folder_mode and not args.quiet:
+            _progress_bar(index, len(jobs), job.photo.name)
+        try:
+            _remove_one(job, pending.pop(index), backend, options, args, lambda: read_next(index + 1))
+        except Exception as exc:  # noqa: BLE001 - one photo's failure, whatever it is, must not stop the others
+            if not folder_mode:
+                raise
+            failures += 1
+            if isinstance(exc, CliError):
+                log.debug("%s failed", job.photo, exc_info=args.verbose)
+            else:
+                log.warning("%s failed unexpectedly", job.photo, exc_info=args.verbose)
+            print(f"\nlamapaint-cli: {job.photo.name}: {_one_line(exc)}", file=sys.stderr)
     if folder_mode and not args.quiet:
         _progress_bar(len(jobs), len(jobs), "done")
         print(file=sys.stderr)
@@ -137,6 +138,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"lamapaint-cli: {failures} of {total} photos failed", file=sys.stderr)
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+class _Reader:
+    """Runs the reads one after another, each on a daemon thread: a decode in C cannot be
+    interrupted, and Ctrl+C must not wait for it (a thread pool's workers are joined at exit)."""
+
+    def __init__(self) -> None:
+        self._last: Future[JobInputs] | None = None
+
+    def submit(self, read: Callable[..., JobInputs], *args: object) -> "Future[JobInputs]":
+        future: Future[JobInputs] = Future()
+        previous = self._last
+        self._last = future
+
+        def work() -> None:
+            if previous is not None:  # a photo whose result was never taken may still be read
+                wait([previous])
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(read(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which reports it
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="lamapaint-reader", daemon=True).start()
+        return future
 
 
 def _one_line(exc: BaseException) -> str:

@@ -299,7 +299,8 @@ def _encode_jpeg(
     if reason is None:
         try:
             stored_touched = _to_stored(touched, source.orientation)
-            result = jpeg_blocks.merge_blocks(source.source_bytes, stored_rgb, stored_touched, block_source)
+            decoded = _to_stored(source.rgb, source.orientation)  # what "kept exactly" is checked against
+            result = jpeg_blocks.merge_blocks(source.source_bytes, stored_rgb, stored_touched, block_source, decoded)
             carried = _carry(layout, source, options, icc_usable=True)
             data = jpeg_blocks.replace_app_segments(result.data, carried.segments)
             if options.subsampling_444 and jpeg_blocks.sampling_name(layout) != "4:4:4":

@@ -10,7 +10,8 @@ Loading is all-or-nothing: the whole file is decoded here, so a truncated or dam
 ``ImageLoadError`` (naming the file) rather than giving a half-grey document later. It is also
 bounded: only regular files up to ``MAX_FILE_BYTES`` are read (a FIFO, a device or a symlink to one
 is refused without blocking), and the image header's size and sample depth are checked against
-``MAX_PIXELS`` and ``MAX_DECODE_BYTES`` before any pixel is decoded. ``ImageLoadError`` is the only
+``MAX_PIXELS`` and ``MAX_DECODE_BYTES`` before any pixel is decoded, a JPEG's scans against
+``MAX_JPEG_SCANS`` (decoding time grows with them). ``ImageLoadError`` is the only
 exception that leaves this module's loaders.
 """
 
@@ -28,6 +29,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
+from lamapaint.io.jpeg_structure import count_scans
+
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 200_000_000
@@ -42,6 +45,11 @@ MAX_DECODE_BYTES = 3 << 30
 8-bit photos up to MAX_PIXELS fit (palette and CMYK ones up to about 170 MP, uncompressed TIFFs
 up to about 150 MP, their own bytes counting too); 16-bit files, which are held at 16 and at
 8 bits, up to about 130 MP."""
+
+MAX_JPEG_SCANS = 500
+"""Most scans a JPEG may have. A progressive photo has about 10 (sequential: 1), and each scan
+costs the decoder a pass over every coefficient: 20,000 repeats of one scan took 143 s of CPU to
+decode a 1.6 MB, 24 MP file. 500 scans of a 24 MP photo cost about 4 s."""
 
 # Peak bytes per pixel while decoding, measured with benchmarks/bench_loaders.py (plus a margin);
 # the file's own bytes come on top. 8-bit RGB, RGBA and grey: Pillow's 4-byte pixels, the array
@@ -325,6 +333,11 @@ def _check_header(im: Image.Image, data: bytes, name: str) -> ImageHeader:
             f"{MAX_PIXELS // 1_000_000} MP limit"
         )
     fmt = im.format or "UNKNOWN"
+    if fmt in ("JPEG", "MPO") and count_scans(data, MAX_JPEG_SCANS) > MAX_JPEG_SCANS:
+        raise ImageLoadError(
+            f"Cannot open {name}: the JPEG has more than {MAX_JPEG_SCANS} scans (a photo has about 10); "
+            "decoding it could take minutes"
+        )
     high_bit = _is_16bit(data, im, fmt)
     if high_bit:
         per_pixel = _DECODE_BYTES_PER_PIXEL_16BIT

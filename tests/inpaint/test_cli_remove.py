@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -365,3 +366,156 @@ def test_warnings_are_one_line_without_verbose(tmp_path: Path, verbose: bool) ->
     else:
         assert "Traceback" not in done.stderr
         assert all(line.startswith(("WARNING", "ERROR")) for line in lines), lines  # nothing spills onto a second line
+
+
+# ---- issue 17: Ctrl+C never waits for a decode; a crash in jpeglib costs one photo's block-wise save
+
+
+_SLOW_READER = """
+import sys, time
+import lamapaint.cli.remove as remove
+real = remove._load_inputs
+def slow(job, args):
+    if job.photo.stem == "b":
+        print("reading b", file=sys.stderr, flush=True)
+        time.sleep(60)  # a decode in C, which no signal interrupts
+    return real(job, args)
+remove._load_inputs = slow
+from lamapaint.cli import console_main
+sys.exit(console_main())
+"""
+
+
+def test_ctrl_c_does_not_wait_for_the_reader(tmp_path: Path) -> None:
+    """Issue 17.5: the reader thread took 34 s to let a Ctrl+C'd run exit."""
+    import signal
+    import time
+
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    argv = ["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_READER, *argv], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            if "reading b" in line:
+                break
+        time.sleep(0.3)  # a's result being written, b's inputs awaited
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        took = time.perf_counter() - sent
+    finally:
+        proc.kill()
+    assert code == 130
+    assert took < 1.0, f"exit took {took:.1f} s after Ctrl+C"
+    assert (out / "a.png").is_file()
+
+
+def test_a_folder_run_goes_on_when_jpeglib_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17.1: the crafted photo's block-wise save crashed the run (exit 139, nothing written)."""
+    from lamapaint.io import jpeg_structure
+    from tests.io.crafted_jpeg import empty_com_then_metadata
+
+    import tempfile
+
+    monkeypatch.setattr(jpeg_structure, "libjpeg_stream", lambda data, structure: data)  # jpeglib sees the file as it is
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    for stem in ("a", "b"):
+        png = photos / f"{stem}.png"
+        data = io.BytesIO()
+        Image.open(png).save(data, "JPEG", quality=90)
+        (photos / f"{stem}.jpg").write_bytes(empty_com_then_metadata(data.getvalue()) if stem == "a" else data.getvalue())
+        png.unlink()
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    assert (out / "a.jpg").is_file() and (out / "b.jpg").is_file()
+    single = main(["remove", str(photos / "a.jpg"), "--mask", str(masks / "a_mask.png"), "-o", str(tmp_path / "one.jpg"),
+                   "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert single == EXIT_OK
+    assert "block-wise save not possible: libjpeg (through jpeglib) crashed reading the original" in err, err
+    assert list(tmpdir.iterdir()) == []  # no copy of the photo left behind
+
+
+_SLOW_JPEG_CHILD = """
+import sys
+import lamapaint.io.jpeg_blocks as jpeg_blocks
+from tests.io.test_jpeg_isolation import slow_serve
+jpeg_blocks._serve_coefficients = slow_serve
+from lamapaint.cli import console_main
+sys.exit(console_main())
+"""
+
+
+def test_ctrl_c_while_the_coefficients_are_read_leaves_no_copy_of_the_photo(tmp_path: Path) -> None:
+    """Issue 17.10: each interrupted run left the photo under $TMPDIR/lamapaint-jpeg-*."""
+    import os
+    import signal
+    import time
+
+    photos, masks, out = _folder(tmp_path, ["a", "b"])
+    Image.open(photos / "b.png").save(photos / "b.jpg", quality=90)  # a is done first, then b's read-ahead
+    (photos / "b.png").unlink()
+    tmpdir = tmp_path / "TMPDIR"
+    tmpdir.mkdir()
+    argv = ["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_JPEG_CHILD, *argv], cwd=REPO_ROOT, env={**os.environ, "TMPDIR": str(tmpdir)}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmpdir.glob("lamapaint-jpeg-*/source.jpg")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmpdir.glob("lamapaint-jpeg-*/source.jpg")), "the coefficients were never read"
+        time.sleep(0.5)  # the child started and is reading
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        took = time.perf_counter() - sent
+    finally:
+        proc.kill()
+    assert code == 130
+    assert took < 1.0, f"exit took {took:.1f} s after Ctrl+C"
+    assert (out / "a.png").is_file()
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_reads_never_overlap_even_when_a_result_is_never_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a's output exists, so a's read is never taken; b's read must still wait for it (one photo in memory)."""
+    import threading
+    import time
+
+    import lamapaint.cli.remove as remove
+
+    photos, masks, out = _folder(tmp_path, ["a", "b", "c"])
+    out.mkdir()
+    (out / "a.png").write_bytes(b"already there")
+    active, most = [0], [0]
+    lock = threading.Lock()
+    real = remove._load_inputs
+
+    def counted(job: object, args: object) -> object:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            time.sleep(0.3)
+            return real(job, args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(remove, "_load_inputs", counted)
+    code = main(["remove", str(photos), "--mask", str(masks), "-o", str(out), "--model", "opencv-telea", "-q"])
+    assert code == EXIT_PARTIAL and "a.png already exists" in capsys.readouterr().err
+    assert (out / "b.png").is_file() and (out / "c.png").is_file()
+    assert most[0] == 1

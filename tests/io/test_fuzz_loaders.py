@@ -5,17 +5,26 @@ Every case must end in a result or in the loader's documented error (``ImageLoad
 of each case may grow by at most ``RSS_GROWTH_LIMIT``, with the loaders' limits lowered so that
 bound is tight). Seeds are made here: small JPEG (baseline and progressive), PNG (8-bit,
 16-bit RGBA, palette with transparency), two-page TIFF, rotated 16-bit TIFF, WebP, GIF and BMP
-files, masks, and a project saved by ``save_project``. Mutations: bit flips, byte and header-field
+files, the JPEG classes of issue 17 (``tests/io/crafted_jpeg.py``: empty APPn/COM segments before
+metadata, a DQT after the scan, duplicate component ids, a cut progressive scan, hundreds of
+scans), masks, and a project saved by ``save_project``. Mutations: bit flips, byte and header-field
 overwrites with extreme values, truncation, deletion, insertion and splices between seeds; for
 projects also manifest values replaced and members damaged with their hashes fixed up, so the
 damage reaches the decoders rather than stopping at a checksum.
+
+The JPEG export fuzz loads each mutated JPEG and, where it loads, exports an edit of it as JPEG:
+the export must end in a file or an ``ExportError`` (a crash in jpeglib's child process is a
+whole re-encode), and a file reported as kept exactly ("lossless-jpeg-blocks") must decode to
+the app's pixels everywhere more than 32 pixels from the edit (issue 17.1, 17.2). Each case
+starts a child process, so this profile has fewer cases.
 
 The quick profile (fixed seed, runs in CI) is the default. The heavy profile::
 
     LAMAPAINT_FUZZ_HEAVY=1 .venv/bin/python -m pytest -m fuzz_heavy tests/io/test_fuzz_loaders.py \\
         --hypothesis-show-statistics
 
-``LAMAPAINT_FUZZ_EXAMPLES`` (default 3000) sets the heavy profile's cases per loader.
+``LAMAPAINT_FUZZ_EXAMPLES`` (default 3000) sets the heavy profile's cases per loader,
+``LAMAPAINT_FUZZ_EXPORT_EXAMPLES`` (default 2000) its JPEG export cases.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from lamapaint.core.layers import Layer
 from lamapaint.io import images, project
 from lamapaint.io.images import ImageLoadError, load_image_bytes, load_mask
 from lamapaint.io.project import ProjectError, load_project, save_project
+from tests.io.crafted_jpeg import CRAFTED, crafted, pillow_jpeg, repeated_scans
 
 HEAVY = bool(os.environ.get("LAMAPAINT_FUZZ_HEAVY"))
 RSS_GROWTH_LIMIT = 192 << 20
@@ -88,9 +98,12 @@ def image_seeds() -> dict[str, bytes]:
     rgba16 = np.dstack([rgb, rgb[:, :, 0]]).astype(np.uint16) * 257
     ok, png16 = cv2.imencode(".png", cv2.cvtColor(rgba16, cv2.COLOR_RGBA2BGRA))
     assert ok
+    progressive = _pillow(im, "JPEG", quality=80, progressive=True)
     return {
+        **{f"jpeg-{name}": crafted(name, rgb) for name in CRAFTED},  # issue 17's classes
+        "jpeg-many-scans": repeated_scans(progressive, 300),
         "jpeg": _pillow(im, "JPEG", quality=85, exif=exif.tobytes()),
-        "jpeg-progressive": _pillow(im, "JPEG", quality=80, progressive=True),
+        "jpeg-progressive": progressive,
         "png": _pillow(im, "PNG"),
         "png16-rgba": png16.tobytes(),
         "png-palette": _pillow(im.convert("P"), "PNG", transparency=3),
@@ -360,6 +373,72 @@ def _project_property(bounded: Callable, folder: Path, data: bytes) -> None:
     bounded(lambda: load_project(path), ProjectError)
 
 
+@lru_cache(maxsize=None)
+def export_seeds() -> dict[str, bytes]:
+    """JPEGs large enough (160x128) to leave pixels more than two MCUs from the edit."""
+    rgb = _picture(128, 160)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return {
+        **{name: crafted(name, rgb) for name in CRAFTED},
+        "baseline-420": pillow_jpeg(rgb),
+        "baseline-444-rotated": pillow_jpeg(rgb, subsampling=0, exif=exif.tobytes()),
+        "progressive-422": pillow_jpeg(rgb, subsampling=1, progressive=True),
+    }
+
+
+@st.composite
+def export_case(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A third of the cases are the seeds as they are: most mutations stop the file at load."""
+    pool = export_seeds()
+    name = draw(st.sampled_from(sorted(pool)))
+    if draw(st.integers(0, 2)) == 0:
+        return name, pool[name]
+    return name, draw(mutated(pool[name], tuple(pool.values())))
+
+
+_EDIT = (slice(8, 16), slice(8, 16))
+_MARGIN = 32
+"""Re-encoded MCUs reach 15 px past the edit, and the decode check spares one MCU more."""
+
+
+def _export_property(bounded: Callable, folder: Path, case: tuple[str, bytes]) -> None:
+    from hypothesis import event
+
+    from lamapaint.io.export import ExportError, ExportOptions, export_image
+
+    _, data = case
+    try:
+        src = load_image_bytes(data, "fuzz.jpg")
+    except ImageLoadError:
+        event("refused at load")
+        return
+    rgb = src.rgb.copy()
+    touched = np.zeros(rgb.shape[:2], bool)
+    touched[_EDIT] = True
+    rgb[touched] = 255 - rgb[touched]
+    dest = folder / "export.jpg"
+
+    def check() -> None:
+        try:
+            report = export_image(dest, rgb, src, ExportOptions(overwrite=True), touched)
+        except ExportError:
+            event("export: refused (ExportError)")
+            raise
+        event(f"export: {report.method}")
+        if "crashed" in report.pixels:
+            event("export: jpeglib's child process crashed (re-encoded)")
+        if report.blockwise:
+            with Image.open(dest) as im:
+                stored = np.asarray(im.convert("RGB"))
+            upright = images.apply_orientation(stored, src.orientation)
+            far = np.ones(rgb.shape[:2], bool)
+            far[: _EDIT[0].stop + _MARGIN, : _EDIT[1].stop + _MARGIN] = False
+            assert upright.shape == rgb.shape and np.array_equal(upright[far], rgb[far]), "wrong pixels called exact"
+
+    bounded(check, ExportError)
+
+
 @pytest.fixture(scope="module")
 def folder() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as name:
@@ -393,9 +472,21 @@ def test_project_loader_raw_bytes_quick(bounded: Callable, folder: Path, data: b
     _project_property(bounded, folder, data)
 
 
+@settings(QUICK, max_examples=40, deadline=timedelta(seconds=20))
+@given(case=export_case())
+def test_jpeg_export_quick(bounded: Callable, folder: Path, case: tuple[str, bytes]) -> None:
+    _export_property(bounded, folder, case)
+
+
+def test_too_many_scans_is_refused() -> None:
+    progressive = image_seeds()["jpeg-progressive"]
+    with pytest.raises(ImageLoadError, match="scans"):
+        load_image_bytes(repeated_scans(progressive, images.MAX_JPEG_SCANS), "scans.jpg")
+
+
 def test_seeds_load_unharmed(folder: Path) -> None:
     """The fuzzing starts from files that load: the mutations, not the seeds, make the damage."""
-    for data in image_seeds().values():
+    for data in [*image_seeds().values(), *export_seeds().values()]:
         load_image_bytes(data)
     for name, data in mask_seeds().items():
         (folder / name).write_bytes(data)
@@ -573,3 +664,10 @@ def test_damaged_png_pixels_heavy(bounded: Callable, data: bytes) -> None:
 @given(data=huge_directory_case())
 def test_huge_zip_directory_heavy(bounded: Callable, folder: Path, data: bytes) -> None:
     _huge_directory_property(bounded, folder, data)
+@pytest.mark.fuzz_heavy
+@pytest.mark.timeout(3600)
+@pytest.mark.skipif(not HEAVY, reason="heavy fuzzing: set LAMAPAINT_FUZZ_HEAVY=1 and run with -m fuzz_heavy")
+@settings(HEAVY_SETTINGS, max_examples=int(os.environ.get("LAMAPAINT_FUZZ_EXPORT_EXAMPLES", "2000")), deadline=timedelta(seconds=30))
+@given(case=export_case())
+def test_jpeg_export_heavy(bounded: Callable, folder: Path, case: tuple[str, bytes]) -> None:
+    _export_property(bounded, folder, case)

@@ -502,3 +502,24 @@ def test_png_exif_after_the_pixels_still_turns_the_photo() -> None:
     loaded = load_image_bytes(with_exif)
     assert loaded.orientation == 6
     np.testing.assert_array_equal(loaded.rgb, apply_orientation(rgb, 6))
+
+
+def test_a_jpeg_with_too_many_scans_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Issue 17.5: each scan costs a pass over every coefficient (20,000 repeats: 143 s for 24 MP)."""
+    import time
+
+    from tests.io.crafted_jpeg import picture, pillow_jpeg, repeated_scans
+
+    progressive = pillow_jpeg(picture(), progressive=True)
+    own = images.count_scans(progressive, images.MAX_JPEG_SCANS)
+    at_limit = repeated_scans(progressive, images.MAX_JPEG_SCANS - own)
+    assert load_image_bytes(at_limit).rgb.shape == (96, 128, 3)
+    over = repeated_scans(progressive, 20_000)
+    path = tmp_path / "scans.jpg"
+    path.write_bytes(over)
+    started = time.perf_counter()
+    with pytest.raises(ImageLoadError, match=f"more than {images.MAX_JPEG_SCANS} scans"):
+        load_image(path)
+    with pytest.raises(ImageLoadError, match="scans"):
+        images.load_mask(path)
+    assert time.perf_counter() - started < 1.0

@@ -586,11 +586,20 @@ def test_jpeglib_that_cannot_load_means_a_whole_reencode_with_a_note(
     assert np.abs(decode(data).astype(int) - rgb).mean() < 4
 
 
-def test_jpeglib_failing_while_reading_means_a_whole_reencode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _serve_with_a_failing_reader(conn: object, *args: object) -> None:
+    """The block-wise save's child process, with jpeglib's reader failing (runs in the child)."""
     def broken(*_a: object, **_k: object) -> None:
         raise OSError("reading of /tmp/x DCT failed")
 
-    monkeypatch.setattr(jpeglib, "read_dct", broken)
+    jpeglib.read_dct = broken
+    _real_serve(conn, *args)
+
+
+_real_serve = jpeg_blocks._serve_coefficients
+
+
+def test_jpeglib_failing_while_reading_means_a_whole_reencode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jpeg_blocks, "_serve_coefficients", _serve_with_a_failing_reader)
     src = original(tmp_path, full_metadata_jpeg(2))
     rgb, touched = paint(src, (60, 100, 60, 120))
     report, _ = export(tmp_path, rgb, src, touched)

@@ -113,3 +113,34 @@ def test_settings_save_on_a_full_disk_is_a_status_message(qtbot, window: MainWin
         window._save_settings()  # what closing does
     assert settings_file.read_bytes() == before and _stray(settings_file.parent) == []
     assert window.settings.model == "opencv-ns"  # kept for this run
+
+
+def test_export_of_a_jpeg_that_crashes_jpeglib_keeps_the_window_and_its_layers(  # noqa: ANN201
+    qtbot, window: MainWindow, dialogs: Dialogs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+):
+    """Issue 17.1: the export of this photo killed the editor (SIGSEGV in jpeglib) with its layer."""
+    import numpy as np
+
+    from lamapaint.core.document import Document
+    from lamapaint.core.layers import Layer
+    from lamapaint.io import jpeg_structure
+    from lamapaint.io.images import load_image
+    from tests.io.crafted_jpeg import crafted, picture
+
+    photo = tmp_path / "crafted.jpg"
+    photo.write_bytes(crafted("empty-com", picture(96, 128)))
+    source = load_image(photo)
+    doc = Document(source.rgb, source=source, name=photo.name)
+    doc.fill_rect(Rect(40, 30, 60, 50))
+    layer = Layer.from_result("Remove", np.ascontiguousarray(255 - doc.original), doc.mask)
+    assert layer is not None
+    doc.add_layer(layer)
+    window.set_document(doc)
+    monkeypatch.setattr(jpeg_structure, "libjpeg_stream", lambda data, structure: data)  # jpeglib sees the file as it is
+    out = tmp_path / "crafted-cleaned.jpg"
+    window.files.export_to(out, "JPEG")
+    _idle(qtbot, window)
+    assert out.is_file() and dialogs.asked == []
+    assert window.document is doc and len(doc.layers) == 1
+    message = window.statusBar().currentMessage()
+    assert "block-wise save not possible: libjpeg (through jpeglib) crashed reading the original" in message, message
