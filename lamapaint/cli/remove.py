@@ -177,12 +177,20 @@ def _single_job(args: argparse.Namespace) -> Job:
         raise CliError(f"{args.photo} does not exist", EXIT_INPUT)
     if not args.mask.is_file():
         raise CliError(f"mask {args.mask} does not exist or is not a file", EXIT_INPUT)
-    if args.output.is_dir():
+    if _is_dir(args.output):
         raise CliError(f"{args.output} is a folder; give an output file name (folders are for folder mode)", EXIT_USAGE)
-    _check_output(args.photo, args.output, args)
+    _check_output(args.photo, args.output, args)  # before anything else touches the name: it may be too long to stat
     if args.output.exists() and not args.overwrite:
         raise CliError(f"{args.output} already exists; use --overwrite to replace it", EXIT_EXISTS)
     return Job(args.photo, args.mask, args.output)
+
+
+def _is_dir(path: Path) -> bool:
+    """``Path.is_dir``, False for a name the system cannot even look up (too long: the plan says so)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _folder_jobs(args: argparse.Namespace, refused: list[tuple[Path, str]]) -> list[Job]:

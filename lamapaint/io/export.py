@@ -253,9 +253,10 @@ def _refusal(dest: Path, fmt: str, size: tuple[int, int] | None) -> str | None:
     if size is not None and max(size) > spec.max_side:
         w, h = size
         fits = [f.label for f in EXPORT_FORMATS.values() if max(size) <= f.max_side]
+        choose = ", ".join(fits[:-1]) + " or " + fits[-1] if len(fits) > 1 else fits[0]
         return (
             f"Cannot export {dest.name}: the photo is {w:,} x {h:,} pixels and {spec.label} holds at most "
-            f"{spec.max_side:,} a side ({spec.max_side_source}); choose {' or '.join(fits)}"
+            f"{spec.max_side:,} a side ({spec.max_side_source}); choose {choose}"
         )
     length, limit = len(os.fsencode(dest.name)), name_max(dest.parent)
     if length > limit:

@@ -8,6 +8,7 @@ GUI thread only takes it over and shows messages. Saving works from ``Document.s
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -190,7 +191,7 @@ class DocumentFiles(QObject):
         def work(_progress: ProgressCallback, cancel: CancelToken) -> None:
             cancel.raise_if_cancelled()
             if not ahead.discarded:
-                ahead.value = read_block_source(path_for_format(path, "JPEG"), source, ExportOptions())
+                ahead.offer(read_block_source(path_for_format(path, "JPEG"), source, ExportOptions()))
 
         self._jobs.submit(FILES_LANE, f"Reading {path.name}'s JPEG blocks…", work)
         return ahead
@@ -274,21 +275,30 @@ class BlockSourceAhead:
     """The original's JPEG coefficients, read on the files lane ahead of the export queued after it.
 
     Jobs on a lane run in order, so the export's worker finds the read finished; a cancelled
-    dialog discards it (a read still to come skips its work).
+    dialog discards it, also when the read is still running (its result is then dropped).
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.value: BlockSource | None = None
         self.discarded = False
 
+    def offer(self, value: "BlockSource | None") -> None:
+        """Keep what the read gave, unless the dialog was cancelled meanwhile (worker thread)."""
+        with self._lock:
+            if not self.discarded:
+                self.value = value
+
     def take(self) -> "BlockSource | None":
         """The coefficients, once: a block-wise save splices into them."""
-        value, self.value = self.value, None
+        with self._lock:
+            value, self.value = self.value, None
         return value
 
     def discard(self) -> None:
-        self.discarded = True
-        self.value = None
+        with self._lock:
+            self.discarded = True
+            self.value = None
 
 
 def unsaved_changes_text(doc: Document) -> str:
