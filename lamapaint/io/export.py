@@ -348,7 +348,7 @@ def _plan_tiff(plan: ExportPlan, source: LoadedImage | None) -> None:
         rest = [k for k in plan.kept if k != "EXIF"]
         plan.kept = tags.kept + rest if plan.exif else rest
         if tags.left_out:
-            plan.notes.append(f"16-bit TIFF keeps the EXIF camera fields; left out: {', '.join(tags.left_out)}")
+            plan.notes.append(f"left out of the TIFF: {', '.join(tags.left_out)}")
         return
     plan.tiff = tiff_export.choose(compression, predictor, w, h, channels, 1, plan.notes)
     text = _tiff_descriptive_tags(plan.exif)

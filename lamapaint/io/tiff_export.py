@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ BIGTIFF_ABOVE = 2**32 - 2**26
 _TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
 _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_NESTED_POINTERS = (0xA005,)  # the Interoperability directory inside the EXIF one
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,14 @@ class TiffTags:
     text: tuple[tuple[int, str], ...] = ()
     resolution: tuple[tuple[int, int], tuple[int, int]] | None = None
     resolution_unit: int | None = None
+    sub_ifds: tuple[tuple[int, bytes], ...] = ()
+    """(pointer tag, the EXIF block) for the EXIF and GPS sub-directories, placed after tifffile wrote."""
     left_out: tuple[str, ...] = ()
-    """EXIF parts that a TIFF written here does not hold ("exposure details", "GPS position")."""
+    """EXIF parts that are not written, in plain words."""
 
     @property
     def kept(self) -> list[str]:
-        out = ["camera EXIF fields"] if self.text else []
+        out = ["EXIF" if self.sub_ifds else "camera EXIF fields"] if self.text or self.sub_ifds else []
         return out + (["resolution"] if self.resolution else [])
 
 
@@ -124,12 +128,8 @@ def tags_from_exif(exif: bytes | None) -> TiffTags:
     if _rational(x) and _rational(y):
         resolution = (_rational(x), _rational(y))
     unit = parsed.get(_RESOLUTION_UNIT)
-    left_out = []
-    if parsed.get_ifd(_EXIF_IFD):
-        left_out.append("exposure details (the EXIF sub-directory)")
-    if parsed.get_ifd(_GPS_IFD):
-        left_out.append("GPS position")
-    return TiffTags(text, resolution, unit if unit in (1, 2, 3) and resolution else None, tuple(left_out))  # type: ignore[arg-type]
+    sub_ifds = tuple((tag, exif) for tag in (_EXIF_IFD, _GPS_IFD) if parsed.get_ifd(tag))
+    return TiffTags(text, resolution, unit if unit in (1, 2, 3) and resolution else None, sub_ifds)  # type: ignore[arg-type]
 
 
 def _rational(value: object) -> tuple[int, int] | None:
@@ -140,16 +140,53 @@ def _rational(value: object) -> tuple[int, int] | None:
 
 
 def write_16bit(rgb16: np.ndarray, alpha16: np.ndarray | None, choice: TiffChoice, icc: bytes | None, tags: TiffTags) -> bytes:
-    """The TIFF file's bytes: RGB (and unassociated alpha) at 16 bits, with ``icc`` and ``tags``."""
+    """The TIFF file's bytes: RGB (and unassociated alpha) at 16 bits, with ``icc`` and ``tags``.
+
+    tifffile refuses to write the EXIF and GPS pointer tags (34665, 34853): each goes in under
+    the code just below it (unused in IFD0, so the entries stay sorted), then gets its own code
+    back, and its directory (serialised by Pillow's TIFF tag writer, types kept) is appended and
+    pointed to.
+    """
     import tifffile
 
     data = np.dstack([rgb16, alpha16]) if alpha16 is not None else rgb16
+    pointer_type = 16 if choice.bigtiff else 4  # LONG8 / LONG
     buf = io.BytesIO()
     tifffile.imwrite(
         buf, data, photometric="rgb", planarconfig="contig", extrasamples=("unassalpha",) if alpha16 is not None else None,
         compression=_TIFFFILE_COMPRESSION[choice.compression], predictor=choice.predictor or None, bigtiff=choice.bigtiff,
-        iccprofile=icc, resolution=tags.resolution, resolutionunit=tags.resolution_unit,
-        extratags=[(tag, "s", 0, value, True) for tag, value in tags.text],
+        byteorder="<", iccprofile=icc, resolution=tags.resolution, resolutionunit=tags.resolution_unit,
+        extratags=[(tag, "s", 0, value, True) for tag, value in tags.text] + [(tag - 1, pointer_type, 1, 0, True) for tag, _ in tags.sub_ifds],
         metadata=None, software=False,
     )
-    return buf.getvalue()
+    out = bytearray(buf.getvalue())
+    if tags.sub_ifds:
+        with tifffile.TiffFile(io.BytesIO(bytes(out))) as tf:
+            entries = {tag: (tf.pages[0].tags[tag - 1].offset, tf.pages[0].tags[tag - 1].valueoffset) for tag, _ in tags.sub_ifds}
+        for tag, exif in tags.sub_ifds:
+            entry, value = entries[tag]
+            struct.pack_into("<H", out, entry, tag)
+            out += b"\0" * (len(out) % 2)  # directories start on a word boundary
+            struct.pack_into("<Q" if choice.bigtiff else "<I", out, value, len(out))
+            out += _sub_ifd_bytes(exif, tag, len(out), choice.bigtiff)
+    return bytes(out)
+
+
+def _sub_ifd_bytes(exif: bytes, pointer_tag: int, offset: int, bigtiff: bool) -> bytes:
+    """The EXIF block's sub-directory behind ``pointer_tag``, little-endian, laid out to sit at ``offset``."""
+    tiff = exif[6:] if exif.startswith(b"Exif\0\0") else exif
+    fp = io.BytesIO(tiff)
+    ifd0 = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
+    fp.seek(ifd0.next)
+    ifd0.load(fp)
+    sub = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
+    fp.seek(ifd0[pointer_tag])
+    sub.load(fp)
+    header = b"II+\0\x08\0\0\0" + bytes(8) if bigtiff else b"II*\0" + bytes(4)
+    out = TiffImagePlugin.ImageFileDirectory_v2(header)
+    for tag, value in sub.items():
+        if tag in _NESTED_POINTERS:  # an offset into the old block: meaningless here
+            continue
+        out[tag] = value
+        out.tagtype[tag] = sub.tagtype[tag]
+    return out.tobytes(offset)

@@ -86,16 +86,46 @@ def test_without_an_lzw_encoder_the_plan_says_deflate(tmp_path: Path, monkeypatc
     assert tags_of(tmp_path / "edited.tif")["compression"] == tiff_export.ADOBE_DEFLATE
 
 
-def test_exif_parts_a_tiff_does_not_carry_are_named(tmp_path: Path) -> None:
+def test_exposure_and_gps_details_come_back_too(tmp_path: Path) -> None:
+    """tifffile writes no EXIF or GPS sub-directory; they are appended and pointed to."""
     developer_tiff(tmp_path / "developed.tif")
     src = load_image(tmp_path / "developed.tif")
     exif = Image.Exif()
     exif.load(src.exif)
-    exif.get_ifd(0x8769)[0x829A] = 1 / 250  # ExposureTime, in the EXIF sub-directory
-    exif[0x8769] = 0
+    exif.get_ifd(0x8769).update({0x829A: 1 / 250, 0x8827: 400, 0x9003: "2026:12:05 09:00:00", 0xA434: "Lens 35mm"})
+    exif.get_ifd(0x8825).update({0x0001: "N", 0x0002: (48.0, 51.0, 30.0)})
+    exif[0x8769] = exif[0x8825] = 0
     src.exif = exif.tobytes()
     plan = plan_export(tmp_path / "edited.tif", src, ExportOptions())
-    assert any("left out: exposure details" in n for n in plan.notes), plan.notes
+    assert plan.kept == ["EXIF", "resolution", "colour profile"] and plan.notes == []
+    rgb, touched = edit(src)
+    export_image(tmp_path / "edited.tif", rgb, src, ExportOptions(), touched)
+    with Image.open(tmp_path / "edited.tif") as im:
+        tags = im.getexif()
+        assert (tags[0x010F], tags[0x0110]) == (MAKE, MODEL)
+        sub, gps = tags.get_ifd(0x8769), tags.get_ifd(0x8825)
+    assert float(sub[0x829A]) == 1 / 250 and sub[0x8827] == 400 and sub[0x9003] == "2026:12:05 09:00:00"
+    assert sub[0xA434] == "Lens 35mm" and gps[0x0001] == "N" and tuple(float(v) for v in gps[0x0002]) == (48.0, 51.0, 30.0)
+    with tifffile.TiffFile(tmp_path / "edited.tif") as tf:  # tifffile reads it as EXIF too, and the pixels still
+        assert tf.pages[0].tags["ExifTag"].value["ISOSpeedRatings"] == 400
+        np.testing.assert_array_equal(tf.pages[0].asarray()[touched], rgb[touched].astype(np.uint16) * 257)
+    again = load_image(tmp_path / "edited.tif")
+    assert again.high_bit is not None and again.icc_profile == srgb_icc()
+
+
+def test_a_bigtiff_carries_its_exif_too(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = MAKE
+    exif.get_ifd(0x8769)[0x8827] = 200
+    exif[0x8769] = 0
+    tags = tiff_export.tags_from_exif(exif.tobytes())
+    rgb16 = np.full((4, 6, 3), 1234, np.uint16)
+    data = tiff_export.write_16bit(rgb16, None, tiff_export.TiffChoice(tiff_export.LZW, True, True), srgb_icc(), tags)
+    (tmp_path / "big.tif").write_bytes(data)
+    with tifffile.TiffFile(tmp_path / "big.tif") as tf:
+        page = tf.pages[0]
+        assert tf.is_bigtiff and page.tags["Make"].value == MAKE and page.tags["ExifTag"].value["ISOSpeedRatings"] == 200
+        np.testing.assert_array_equal(page.asarray(), rgb16)
 
 
 def test_a_16bit_png_original_to_tiff_keeps_its_profile(tmp_path: Path) -> None:
