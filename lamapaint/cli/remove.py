@@ -293,7 +293,7 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
         raise CliError(str(exc), EXIT_USAGE) from exc
     if plan.refusal:  # said before the photo reaches the model
         raise CliError(plan.refusal, EXIT_USAGE)
-    return JobInputs(photo, mask, plan, read_block_source(job.out, photo, options) if plan.blockwise else None)
+    return JobInputs(photo, mask, plan, read_block_source(job.out, photo, options, plan))
 
 
 def _export_options(args: argparse.Namespace) -> "ExportOptions":

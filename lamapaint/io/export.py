@@ -350,7 +350,7 @@ def _plan_tiff(plan: ExportPlan, source: LoadedImage | None) -> None:
         if tags.left_out:
             plan.notes.append(f"left out of the TIFF: {', '.join(tags.left_out)}")
         return
-    plan.tiff = tiff_export.choose(compression, predictor, w, h, channels, 1, plan.notes)
+    plan.tiff = tiff_export.choose(compression, None, w, h, channels, 1, plan.notes)  # Pillow sets no predictor
     text = _tiff_descriptive_tags(plan.exif)
     plan.tiff_tags = text
     plan.kept = [k for k in plan.kept if k != "EXIF"]
@@ -360,18 +360,19 @@ def _plan_tiff(plan: ExportPlan, source: LoadedImage | None) -> None:
 
 
 def read_block_source(
-    path: str | os.PathLike[str], source: LoadedImage | None, options: ExportOptions
+    path: str | os.PathLike[str], source: LoadedImage | None, options: ExportOptions, plan: ExportPlan | None = None
 ) -> jpeg_blocks.BlockSource | None:
     """The original's coefficients for a block-wise JPEG save to ``path``, read ahead of ``export_image``.
 
-    None where the plan for ``path`` is no block-wise save (reading a 20 MP original's
-    coefficients costs about 60 MB and a second), or where reading fails: ``export_image`` then
-    meets the same cause again and reports it, so a caller never needs to.
+    None where the plan for ``path`` (``plan``, made here when None) is no block-wise save
+    (reading a 20 MP original's coefficients costs about 60 MB and a second), or where reading
+    fails: ``export_image`` then meets the same cause again and reports it.
     """
-    try:
-        plan = plan_export(path, source, options)
-    except ExportError:  # export_image says why
-        return None
+    if plan is None:
+        try:
+            plan = plan_export(path, source, options)
+        except ExportError:  # export_image says why
+            return None
     if not plan.blockwise:
         return None
     assert source is not None
