@@ -148,15 +148,22 @@ def _output_name(photo: Path) -> str:
 def _check_output(photo: Path, out: Path, args: argparse.Namespace) -> None:
     """The export's plan for ``out`` from the photo's header alone, before the model loads: the
     suffix, the name's length and whether the format holds the photo's size."""
+    import warnings
+
     from PIL import Image
 
     from lamapaint.io.export import ExportError, plan_export
 
     size = None
     try:
-        with Image.open(photo) as im:  # the header only; the reader thread decodes and reports problems
-            size = im.size  # stored, not upright: both limits are per side, so it does not matter
-    except Exception:  # noqa: BLE001 - an unreadable photo is the reader's to report, with its own exit code
+        # The header only, of a regular file (a FIFO would block); the reader thread decodes the
+        # photo under the app's own limits and reports any problem with its exit code.
+        if photo.is_file():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(photo) as im:
+                    size = im.size  # stored, not upright: both limits are per side, so it does not matter
+    except Exception:  # noqa: BLE001 - an unreadable photo is the reader's to report
         log.debug("%s: header not readable ahead", photo, exc_info=True)
     try:
         plan = plan_export(out, None, _export_options(args), size)

@@ -42,8 +42,6 @@ from lamapaint.io.images import LoadedImage, apply_orientation
 
 log = logging.getLogger(__name__)
 
-SUFFIXES: dict[str, tuple[str, ...]] = {f.name: f.suffixes for f in EXPORT_FORMATS.values()}
-"""Suffixes of each export format (from ``formats.EXPORT_FORMATS``, the one table)."""
 # ImageDescription, Make, Model, Software, DateTime, Artist, Copyright
 _TIFF_TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
 
