@@ -127,8 +127,10 @@ class ExportPlan:
     carried: jpeg_metadata.CarriedMetadata | None = None
     """The original's APPn/COM segments, for a JPEG from a JPEG."""
     tiff: tiff_export.TiffChoice | None = None
-    tiff_tags: tiff_export.TiffTags | dict[int, str] | None = None
-    """16-bit TIFF: tifffile's tags; 8-bit TIFF: Pillow's text tags."""
+    tiff_tags: tiff_export.TiffTags | None = None
+    """16-bit TIFF (tifffile): ICC aside, every tag carried."""
+    tiff_text: dict[int, str] = field(default_factory=dict)
+    """8-bit TIFF (Pillow): the text EXIF fields carried."""
 
     @property
     def blockwise(self) -> bool:
@@ -168,18 +170,44 @@ class ExportReport:
     planned: ExportPlan | None = None
     """The plan as first made, where writing had to depart from it (a failed block-wise save)."""
 
-    path = property(lambda self: self.plan.path)
-    format = property(lambda self: self.plan.format)
-    method = property(lambda self: self.plan.method)
-    bit_depth = property(lambda self: self.plan.bit_depth)
-    pixels = property(lambda self: self.plan.pixels)
-    kept = property(lambda self: self.plan.kept)
-    metadata_left_out = property(lambda self: self.plan.metadata_left_out)
-    blockwise = property(lambda self: self.plan.blockwise)
-    """True when untouched blocks are the original's data (method "lossless-jpeg-blocks")."""
-    summary = property(lambda self: self.plan.summary)
-    """One plain line, e.g. "Untouched areas kept exactly as in the original (block-wise save);
-    EXIF, XMP, colour profile and comment kept"."""
+    @property
+    def path(self) -> Path:
+        return self.plan.path
+
+    @property
+    def format(self) -> str:
+        return self.plan.format
+
+    @property
+    def method(self) -> str:
+        return self.plan.method
+
+    @property
+    def bit_depth(self) -> int:
+        return self.plan.bit_depth
+
+    @property
+    def pixels(self) -> str:
+        return self.plan.pixels
+
+    @property
+    def kept(self) -> list[str]:
+        return self.plan.kept
+
+    @property
+    def metadata_left_out(self) -> bool:
+        return self.plan.metadata_left_out
+
+    @property
+    def blockwise(self) -> bool:
+        """True when untouched blocks are the original's data (method "lossless-jpeg-blocks")."""
+        return self.plan.blockwise
+
+    @property
+    def summary(self) -> str:
+        """One plain line, e.g. "Untouched areas kept exactly as in the original (block-wise save);
+        EXIF, XMP, colour profile and comment kept"."""
+        return self.plan.summary
 
     @property
     def notes(self) -> list[str]:
@@ -349,10 +377,9 @@ def _plan_tiff(plan: ExportPlan, source: LoadedImage | None) -> None:
             plan.notes.append(f"left out of the TIFF: {', '.join(tags.left_out)}")
         return
     plan.tiff = tiff_export.choose(compression, None, w, h, channels, 1, plan.notes)  # Pillow sets no predictor
-    text = _tiff_descriptive_tags(plan.exif)
-    plan.tiff_tags = text
+    plan.tiff_text = _tiff_descriptive_tags(plan.exif)
     plan.kept = [k for k in plan.kept if k != "EXIF"]
-    if text:
+    if plan.tiff_text:
         plan.notes.append("TIFF keeps the basic EXIF fields only (camera, date, author, description)")
         plan.kept.insert(0, "basic EXIF fields")
 
@@ -581,7 +608,7 @@ def _write_other(plan: ExportPlan, rgb: np.ndarray, source: LoadedImage | None, 
         out16[touched] = rgb[touched].astype(np.uint16) * 257
         alpha16 = None if alpha is None else (alpha if alpha.dtype == np.uint16 else alpha.astype(np.uint16) * 257)
         if plan.format == "TIFF":
-            assert plan.tiff is not None and isinstance(plan.tiff_tags, tiff_export.TiffTags)
+            assert plan.tiff is not None and plan.tiff_tags is not None
             return tiff_export.write_16bit(out16, alpha16, plan.tiff, plan.icc, plan.tiff_tags)
         return _png_16bit(out16, alpha16, plan)
     if alpha is not None and alpha.dtype == np.uint16:
@@ -592,10 +619,10 @@ def _write_other(plan: ExportPlan, rgb: np.ndarray, source: LoadedImage | None, 
     if plan.format == "PNG":
         im.save(buf, "PNG", compress_level=6, **kwargs)
     elif plan.format == "TIFF":
-        assert plan.tiff is not None and isinstance(plan.tiff_tags, dict)
+        assert plan.tiff is not None
         kwargs.pop("exif", None)
         compression = {tiff_export.NONE: "raw", tiff_export.LZW: "tiff_lzw"}.get(plan.tiff.compression, "tiff_adobe_deflate")
-        im.save(buf, "TIFF", compression=compression, tiffinfo=plan.tiff_tags, **kwargs)
+        im.save(buf, "TIFF", compression=compression, tiffinfo=plan.tiff_text, **kwargs)
     else:
         lossless = plan.quality == 100
         im.save(buf, "WEBP", quality=plan.quality, lossless=lossless, method=4, exact=True, **kwargs)

@@ -118,6 +118,9 @@ def test_a_jfif_name_stays_jfif(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
     dialog.path_edit.setText(str(tmp_path / "back.jfif"))
     dialog.path_edit.editingFinished.emit()
     assert dialog.format_combo.currentText() == "JPEG" and dialog.path_edit.text().endswith("back.jfif")
+    dialog.path_edit.setText(str(tmp_path / "odd.gif"))  # no format writes .gif: the chosen one's suffix
+    dialog.path_edit.editingFinished.emit()
+    assert dialog.path_edit.text().endswith("odd.jpg") and dialog.choice().plan.path.name == "odd.jpg"
 
 
 def test_the_quality_box_is_disabled_where_the_plan_ignores_it(qtbot, tmp_path: Path) -> None:  # noqa: ANN001

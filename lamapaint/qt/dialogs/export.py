@@ -113,8 +113,8 @@ class ExportDialog(QDialog):
         fmt = format_of_suffix(self.path_edit.text())
         if fmt and fmt != self.format_combo.currentText():
             self.format_combo.setCurrentText(fmt)  # updates the plan
-        else:
-            self._update_plan()
+        else:  # a suffix no format has ("x.gif", none) gets the chosen format's
+            self._format_changed(self.format_combo.currentText())
 
     def _format_changed(self, fmt: str) -> None:
         path = Path(self.path_edit.text())
