@@ -4,7 +4,8 @@ A leaf module: the ``lamapaint.cli`` package and its subcommands (``remove``, ``
 it, so no subcommand has to import the package that dispatches to it.
 
 Exit codes (documented in README.md):
-  0 success · 1 some inputs failed (folder mode) · 2 usage error · 3 bad input file ·
+  0 success · 1 some inputs failed (folder mode) · 2 usage error (also: an output the format or
+  folder cannot hold, found by the export plan before inference) · 3 bad input file ·
   4 model or weights problem · 5 output exists (use --overwrite) · 6 network/download problem ·
   7 output cannot be written (disk full, permission denied, read-only) · 130 interrupted
 """

@@ -22,7 +22,6 @@ uses every core.
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import sys
 import threading
@@ -35,24 +34,16 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from lamapaint.cli.errors import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, CliError
+from lamapaint.io.formats import PHOTO_SUFFIXES
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.types import Backend, InpaintOptions
-    from lamapaint.io.export import ExportOptions
+    from lamapaint.io.export import ExportOptions, ExportPlan
     from lamapaint.io.images import LoadedImage
     from lamapaint.io.jpeg_blocks import BlockSource
 
 log = logging.getLogger(__name__)
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
-#: Why writing failed, in the user's words (the rest use the system's message).
-_WRITE_FAILURES = {
-    errno.ENOSPC: "disk full",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "read-only file system",
-}
 
 
 @dataclass(frozen=True)
@@ -66,6 +57,7 @@ class Job:
 class JobInputs:
     photo: "LoadedImage"
     mask: np.ndarray
+    plan: "ExportPlan"
     block_source: "BlockSource | None"
 
 
@@ -183,18 +175,38 @@ def _output_name(photo: Path) -> str:
     return photo.name
 
 
-def _check_output_format(out: Path) -> None:
-    from lamapaint.io.export import ExportError, format_for
+def _check_output(photo: Path, out: Path, args: argparse.Namespace) -> None:
+    """The export's plan for ``out`` from the photo's header alone, before the model loads: the
+    suffix, the name's length and whether the format holds the photo's size."""
+    import warnings
 
+    from PIL import Image
+
+    from lamapaint.io.export import ExportError, plan_export
+
+    size = None
     try:
-        format_for(out)
+        # The header only, of a regular file (a FIFO would block); the reader thread decodes the
+        # photo under the app's own limits and reports any problem with its exit code.
+        if photo.is_file():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(photo) as im:
+                    size = im.size  # stored, not upright: both limits are per side, so it does not matter
+    except Exception:  # noqa: BLE001 - an unreadable photo is the reader's to report
+        log.debug("%s: header not readable ahead", photo, exc_info=True)
+    try:
+        plan = plan_export(out, None, _export_options(args), size)
     except ExportError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
+    if plan.refusal:
+        raise CliError(plan.refusal, EXIT_USAGE)
 
 
-def _write_failure(path: Path, exc: OSError) -> CliError:
-    reason = _WRITE_FAILURES.get(exc.errno or -1) or exc.strerror or str(exc)
-    return CliError(f"cannot write {path}: {reason}", EXIT_OUTPUT)
+def _write_failure(path: Path, exc: BaseException) -> CliError:
+    from lamapaint.io.write_errors import describe_write_error
+
+    return CliError(describe_write_error(exc, path), EXIT_OUTPUT)
 
 
 def _single_job(args: argparse.Namespace) -> Job:
@@ -202,12 +214,20 @@ def _single_job(args: argparse.Namespace) -> Job:
         raise CliError(f"{args.photo} does not exist", EXIT_INPUT)
     if not args.mask.is_file():
         raise CliError(f"mask {args.mask} does not exist or is not a file", EXIT_INPUT)
-    if args.output.is_dir():
+    if _is_dir(args.output):
         raise CliError(f"{args.output} is a folder; give an output file name (folders are for folder mode)", EXIT_USAGE)
-    _check_output_format(args.output)
+    _check_output(args.photo, args.output, args)  # before anything else touches the name: it may be too long to stat
     if args.output.exists() and not args.overwrite:
         raise CliError(f"{args.output} already exists; use --overwrite to replace it", EXIT_EXISTS)
     return Job(args.photo, args.mask, args.output)
+
+
+def _is_dir(path: Path) -> bool:
+    """``Path.is_dir``, False for a name the system cannot even look up (too long: the plan says so)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _folder_jobs(args: argparse.Namespace, refused: list[tuple[Path, str]]) -> list[Job]:
@@ -293,8 +313,8 @@ def load_mask(path: Path) -> np.ndarray:
 
 
 def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
-    """Decode the photo and its mask and check their sizes (runs in the reader thread)."""
-    from lamapaint.io.export import read_block_source
+    """Decode the photo and its mask, check their sizes and plan the export (runs in the reader thread)."""
+    from lamapaint.io.export import ExportError, plan_export, read_block_source
     from lamapaint.io.images import ImageLoadError, load_image
 
     try:
@@ -308,7 +328,14 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
             f"{photo.width}x{photo.height} (upright); they must be the same size",
             EXIT_INPUT,
         )
-    return JobInputs(photo, mask, read_block_source(job.out, photo, _export_options(args)))
+    options = _export_options(args)
+    try:
+        plan = plan_export(job.out, photo, options)
+    except ExportError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    if plan.refusal:  # said before the photo reaches the model
+        raise CliError(plan.refusal, EXIT_USAGE)
+    return JobInputs(photo, mask, plan, read_block_source(job.out, photo, options, plan))
 
 
 def _export_options(args: argparse.Namespace) -> "ExportOptions":
@@ -327,7 +354,7 @@ def _remove_one(
 ) -> None:
     """Fill one photo; ``read_next`` starts reading the next photo once this one's inference is over."""
     from lamapaint.inpaint.types import InpaintError, run_brief, run_summary
-    from lamapaint.io.export import ExportDestinationExists, ExportError, export_image
+    from lamapaint.io.export import ExportDestinationExists, ExportError, ExportRefused, export_image
 
     started = time.perf_counter()
     try:
@@ -341,17 +368,27 @@ def _remove_one(
     finally:
         read_next()
     try:
-        report = export_image(job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source)
+        report = export_image(
+            job.out, result, loaded.photo, _export_options(args), loaded.mask != 0, loaded.block_source, loaded.plan
+        )
     except ExportDestinationExists as exc:
         raise CliError(str(exc), EXIT_EXISTS) from exc
+    except ExportRefused as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
     except ExportError as exc:
         if isinstance(exc.__cause__, OSError):
             raise _write_failure(job.out, exc.__cause__) from exc
         raise CliError(str(exc), EXIT_INPUT) from exc
     if not args.quiet and not args.photo.is_dir():
         total = time.perf_counter() - started
-        print(f"{job.out.name}: {report.summary}", file=sys.stderr)
+        print(plan_words(job.out.name, report.lines), file=sys.stderr)
         print(f"{run_summary(run)}: {run_brief(run)}; {total:.2f} s in all -> {job.out}", file=sys.stderr)
+
+
+def plan_words(name: str, lines: list[str]) -> str:
+    """An export plan (or report) as the CLI prints it: ``NAME: summary.``, then its notes indented."""
+    first, *notes = lines
+    return "\n".join([f"{name}: {first}", *(f"  {note}" for note in notes)])
 
 
 def _progress_bar(done: int, total: int, label: str, width: int = 30) -> None:

@@ -141,6 +141,10 @@ class LoadedImage:
     """The EXIF orientation that was applied (1 = none)."""
     source_bytes: bytes
     """The file's bytes verbatim (project files embed them; lossless JPEG export reads them)."""
+    tiff_compression: int | None = None
+    """A TIFF's compression (tag 259: 1 none, 5 LZW, 8 Deflate, ...), which a TIFF export repeats."""
+    tiff_predictor: int | None = None
+    """A TIFF's predictor (tag 317: 2 horizontal differencing), kept with its compression."""
 
     @property
     def width(self) -> int:
@@ -379,6 +383,7 @@ def _decode_checked(data: bytes, name: str, path: Path | None) -> LoadedImage:
         orientation = _read_orientation(im)
         icc = im.info.get("icc_profile") or None
         stored_hw = _stored_hw(im)
+        tiff_compression, tiff_predictor = _tiff_compression(im)
         pixels = None if header.high_bit else _decode_8bit(im, orientation, icc, name)
         exif = _exif_to_keep(im, fmt)  # after the decode: it resets the orientation Pillow reports
         _log_frames(im, name)  # last: counting frames seeks, and may fail half way
@@ -404,7 +409,7 @@ def _decode_checked(data: bytes, name: str, path: Path | None) -> LoadedImage:
     rgb16 = _finish(apply_orientation(rgb16, pixels_orientation)) if rgb16 is not None else None
     return LoadedImage(
         path=path, rgb=rgb, alpha=alpha, high_bit=rgb16, format=fmt, exif=exif, icc_profile=icc,
-        orientation=orientation, source_bytes=data,
+        orientation=orientation, source_bytes=data, tiff_compression=tiff_compression, tiff_predictor=tiff_predictor,
     )
 
 
@@ -414,6 +419,18 @@ def _stored_hw(im: Image.Image) -> tuple[int, int]:
     if im.format == "TIFF" and tags is not None and isinstance(tags.get(256), int) and isinstance(tags.get(257), int):
         return int(tags[257]), int(tags[256])
     return im.height, im.width
+
+
+def _tiff_compression(im: Image.Image) -> tuple[int | None, int | None]:
+    """(compression, predictor) codes of a TIFF's first page; (None, None) for other formats."""
+    tags = getattr(im, "tag_v2", None)
+    if im.format != "TIFF" or tags is None:
+        return None, None
+    compression, predictor = tags.get(259), tags.get(317)
+    return (
+        compression if isinstance(compression, int) else None,
+        predictor if isinstance(predictor, int) else None,
+    )
 
 
 def _decode_8bit(

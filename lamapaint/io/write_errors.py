@@ -45,3 +45,14 @@ def explain_write_error(exc: BaseException, path: str | Path, verb: str = "saved
     if os_error.errno in NO_PERMISSION:
         return f"No permission to write in {p.parent}: {p.name} could not be {verb}. Choose another folder."
     return None
+
+
+def describe_write_error(exc: BaseException, path: str | Path, verb: str = "written") -> str:
+    """One sentence for any failure to write ``path``: :func:`explain_write_error`'s words where it
+    has them, else the system's message (a name too long, an I/O error, ...)."""
+    explained = explain_write_error(exc, path, verb)
+    if explained:
+        return explained
+    os_error = os_error_behind(exc)
+    reason = (os_error.strerror or str(os_error)) if os_error is not None else str(exc)
+    return f"{Path(path).name} could not be {verb}: {reason}."

@@ -281,7 +281,7 @@ def test_report_says_how_pixels_were_written_and_what_was_kept(tmp_path: Path, n
     report = export_image(tmp_path / name, rgb, src, options, touched)
     assert report.summary == expected
     # The dialog's plan, from the headers only, says the same.
-    assert plan_export(src, ExportOptions(format=format_for(name), quality=quality)).summary == expected
+    assert plan_export(tmp_path / name, src, ExportOptions(quality=quality)).summary == expected
 
 
 def test_plan_and_report_agree_without_an_original_and_for_png_originals(tmp_path: Path) -> None:
@@ -289,7 +289,7 @@ def test_plan_and_report_agree_without_an_original_and_for_png_originals(tmp_pat
         for name in ("a.jpg", "a.png", "a.webp"):
             dest = tmp_path / f"{'none' if src is None else 'png'}-{name}"
             report = export_image(dest, photo(), src, ExportOptions(quality=90))
-            assert plan_export(src, ExportOptions(format=format_for(name), quality=90)).summary == report.summary
+            assert plan_export(dest, src, ExportOptions(quality=90)).summary == report.summary
     assert report.summary.startswith("Whole photo compressed as WebP at quality 90")
 
 
