@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import cv2
 import numpy as np
 
-from lamapaint.core.geometry import Rect, mask_bbox
+from lamapaint.core.geometry import Rect
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -80,22 +80,6 @@ class Layer:
             source_mask=coverage if source_mask is None else source_mask,
             info=dict(info or {}),
         )
-
-    @classmethod
-    def from_result(
-        cls, name: str, result_rgb: np.ndarray, mask: np.ndarray, info: dict[str, Any] | None = None, pad: int = 0
-    ) -> "Layer | None":
-        """Crop a full-size inpainting result to its mask's box (padded by ``pad``): what the
-        editor turns a finished job into. Coverage is 255 on the hole; ``None`` for an empty mask."""
-        if result_rgb.shape[:2] != mask.shape:
-            raise ValueError(f"result {result_rgb.shape[:2]} and mask {mask.shape} differ in size")
-        box = mask_bbox(mask)
-        if box.is_empty:
-            return None
-        box = box.pad(pad).clip(mask.shape[1], mask.shape[0])
-        hole = mask[box.slices]
-        coverage = np.where(hole != 0, np.uint8(255), np.uint8(0))
-        return cls.create(name, box, result_rgb[box.slices].copy(), coverage, (hole != 0).astype(np.uint8) * 255, info)
 
     def replace(self, **changes: Any) -> "Layer":
         return dataclasses.replace(self, **changes)

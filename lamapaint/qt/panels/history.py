@@ -50,7 +50,7 @@ class HistoryPanel(QWidget):
                 self.list.addItem(item)
             self.list.setCurrentRow(len(done))
         finally:
-            self._updating = False  # setting the current row ourselves, or walking the history
+            self._updating = False
 
     def _on_row(self, row: int) -> None:
         doc = self._adapter.document
@@ -65,5 +65,5 @@ class HistoryPanel(QWidget):
             for _ in range(row - done):
                 doc.redo()
         finally:
-            self._updating = False  # setting the current row ourselves, or walking the history
+            self._updating = False
         self.refresh()
