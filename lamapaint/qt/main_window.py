@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from lamapaint.core.document import Document
+from lamapaint.core.layers import Layer
 from lamapaint.core.mask import grow_step
-from lamapaint.inpaint.types import InpaintOptions, RunInfo, run_details, run_summary
+from lamapaint.inpaint.types import InpaintOptions, run_details
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
@@ -46,7 +47,7 @@ from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
-from lamapaint.qt.removal import RemovalController
+from lamapaint.qt.removal import FillSample, RemovalController
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
@@ -60,8 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "lamapaint"
-#: Holes larger than this (in pixels) are beyond what the basic fill does well.
-LARGE_HOLE_PIXELS = 48 * 48
 BRUSH_MIN, BRUSH_MAX = 2, 500
 DOCK_WIDTH = 280
 
@@ -83,7 +82,8 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.first_run = FirstRunPanel(self.view.viewport())
         self._histogram: HistogramPanel | None = None
-        self._last_fill: tuple[str, Any, Any] | None = None
+        self._last_fill: FillSample | None = None  # shown when the histogram is (or becomes) visible
+        self._drawn_fill: FillSample | None = None  # the one the histogram shows
 
         self.setCentralWidget(self.view)  # notices float over it: nothing moves the canvas
         self.setAcceptDrops(True)
@@ -399,8 +399,7 @@ class MainWindow(QMainWindow):
             self.removal.cancel()
 
     def _removal_failed(self, message: str) -> None:
-        self.show_message(message)
-        QMessageBox.warning(self, "Removal failed", message)
+        QMessageBox.warning(self, "Removal failed", message)  # the status line already says it
 
     def _engine_changed(self, info: EngineInfo) -> None:
         self.engine_label.setText(f"Engine: {engine_words(info.backend, info.device)}")
@@ -408,18 +407,18 @@ class MainWindow(QMainWindow):
         if info.fallback_reason:
             log.info("Fallback: %s", info.fallback_reason)
 
-    def _layer_added(self, layer: Any, fill: Any, context: Any) -> None:
-        run = RunInfo.from_dict(layer.info)
-        if run is not None:
-            self.engine_label.setToolTip(run_details(run))
-            if run.backend != "lama" and len(fill) > LARGE_HOLE_PIXELS:
-                self.show_message(
-                    f"{run_summary(run)}. The basic fill is meant for small blemishes; "
-                    "get the LaMa model for larger areas (Remove ▸ Models and Device…)."
-                )
-        self._last_fill = (layer.name, fill, context)
-        if self._histogram is not None:
-            self._histogram.show_fill(*self._last_fill)
+    def _layer_added(self, layer: Layer, sample: FillSample) -> None:
+        if layer.run is not None:
+            self.engine_label.setToolTip(run_details(layer.run))
+        self._last_fill = sample
+        self._show_last_fill()
+
+    def _show_last_fill(self) -> None:
+        """The last fill's histogram, computed only while the histogram dock is on screen."""
+        sample = self._last_fill
+        if self._histogram is not None and sample is not None and sample is not self._drawn_fill and self.histogram_dock.isVisible():
+            self._histogram.show_fill(sample.name, *sample.pixels)
+            self._drawn_fill = sample
 
     def _model_installed(self, path: Path) -> None:
         self.removal.models_changed()
@@ -449,8 +448,8 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.history_dock, self.histogram_dock)
             # toggleViewAction follows close-button clicks but not tab switches (visibilityChanged would).
             self.histogram_dock.toggleViewAction().toggled.connect(self.window_actions.show_histogram.setChecked)
-            if self._last_fill is not None:
-                self._histogram.show_fill(*self._last_fill)
+            # Shown, or brought to the front of its tab group: draw the fill it has not drawn yet.
+            self.histogram_dock.visibilityChanged.connect(lambda visible: visible and self._show_last_fill())
         self.histogram_dock.setVisible(on)
         if on:
             self.histogram_dock.raise_()

@@ -43,7 +43,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     assert win.removal.busy and win.progress_bar.isVisible()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
     layer = doc.layers[0]
-    assert layer.info["backend"] == "opencv-telea" and layer.info["seconds"] >= 0
+    assert layer.run.model == "opencv-telea" and layer.run.backend == "opencv" and layer.info["seconds"] >= 0
     assert not doc.mask.any()  # the hole was cleared in the same step
     assert win.window_actions.undo.text() == "&Undo Remove object"
     assert layer.id in win.view.layer_items
@@ -70,7 +70,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     win.open_path(project)
     qtbot.waitUntil(lambda: win.document is not None, timeout=WAIT_MS)
     reopened = win.document
-    assert len(reopened.layers) == 1 and reopened.layers[0].info["backend"] == "opencv-telea"
+    assert len(reopened.layers) == 1 and reopened.layers[0].info["model"] == "opencv-telea"
     run = RunInfo.from_dict(reopened.layers[0].info)  # the run's record survives the project file
     assert run is not None and run == RunInfo.from_dict(layer.info) and run.backend == "opencv" and run.regions
     np.testing.assert_array_equal(reopened.composite(), result)
@@ -119,7 +119,7 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
     win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
-    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.first_run.isVisible()
+    assert layer.run.model == "lama-fourier" and layer.run.precision == "fp32" and not win.first_run.isVisible()
 
     argv = ["remove", str(photo), "--mask", str(mask_path), "-o", str(out), "--device", "cpu", "--precision", "fp32",
             "--strategy", strategy, "-q"]
@@ -133,13 +133,15 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
         assert [r.rect for r in run.regions] == [Rect(0, 0, 400, 320)]
 
 
-def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated: "_GatedBackend") -> None:
-    """The GUI thread sends the hole's box and a frozen view of the layers, not a crop of the composite."""
+def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated: "_GatedBackend", monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GUI thread sends the hole's box and a frozen view of the layers, not a crop of the
+    composite, and composes no photo pixels when the result comes back (the histogram is closed)."""
     win = doc_window
     doc = win.document
     seen: list = []
     submit = win.removal._worker.submit
     win.removal._worker.submit = lambda request: (seen.append(request), submit(request))[1]
+    gui_composites = _count_gui_thread_composites(monkeypatch)
     paint_object(qtbot, win)
     win.window_actions.remove.trigger()
     (request,) = seen
@@ -148,6 +150,54 @@ def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated
     gated.gate.set()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
     assert doc.layers[0].rect == request.hole.box
+    assert gui_composites == []
+    # the histogram, once shown, composes the fill's surroundings once, then keeps them
+    win.window_actions.show_histogram.setChecked(True)
+    assert len(gui_composites) == 1 and "Removal 1" in win._histogram.caption.text()
+    win.window_actions.show_histogram.setChecked(False)
+    win.window_actions.show_histogram.setChecked(True)
+    assert len(gui_composites) == 1
+
+
+def _count_gui_thread_composites(monkeypatch: pytest.MonkeyPatch) -> list[Rect]:
+    """Every LayerStack.composite that runs on the GUI thread, by its region."""
+    from lamapaint.core.layers import LayerStack
+
+    calls: list[Rect] = []
+    composite = LayerStack.composite
+
+    def counting(self, original, region):  # noqa: ANN001, ANN202
+        if threading.current_thread() is threading.main_thread():
+            calls.append(region)
+        return composite(self, original, region)
+
+    monkeypatch.setattr(LayerStack, "composite", counting)
+    return calls
+
+
+def test_a_large_basic_fill_is_one_status_message_with_the_hint(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The removal controller alone words a removal's status line; the window only shows it."""
+    win = doc_window
+    win.settings.model = "opencv-telea"
+    shown: list[str] = []
+    monkeypatch.setattr(win, "show_message", shown.append)
+    win.removal.statusMessage.disconnect()
+    win.removal.statusMessage.connect(win.show_message)
+    win.document.fill_rect(Rect(30, 20, 90, 76))  # 60 x 56 px: beyond what the basic fill does well
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    (message,) = shown
+    assert message.startswith("Removed in ") and "meant for small blemishes" in message
+
+
+def test_settings_the_engine_refuses_are_said_not_raised(qtbot, doc_window: MainWindow, dialogs) -> None:  # noqa: ANN001
+    """A bad option set in memory (a file is checked on load) fails the removal with a message."""
+    win = doc_window
+    win.settings.strategy = "tile"
+    paint_object(qtbot, win)
+    assert win.removal.remove() is False
+    assert "unknown strategy" in win.statusBar().currentMessage() and not win.removal.busy
+    assert any("unknown strategy" in text for text in dialogs.asked)
 
 
 class _GatedBackend:

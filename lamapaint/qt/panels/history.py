@@ -1,7 +1,7 @@
 """History panel: the undo stack as a list; clicking a row undoes or redoes up to it.
 
 It rebuilds on ``historyChanged`` only: once per recorded step (a whole stroke is one), never per
-brush stamp, and once after a click walks several steps.
+brush stamp, once when a document opens, and once after a click walks several steps.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list)
         self.list.currentRowChanged.connect(self._on_row)
-        adapter.historyChanged.connect(self.refresh)
-        adapter.documentReplaced.connect(self.refresh)
+        adapter.historyChanged.connect(self.refresh)  # also emitted when a document is set: one rebuild on open
         self.refresh()
 
     def refresh(self) -> None:
