@@ -68,7 +68,10 @@ DOCK_WIDTH = 280
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
-        self.settings = settings or Settings.load()
+        settings_reset: list[str] = []
+        if settings is None:
+            settings, settings_reset = Settings.load_checked()
+        self.settings = settings
         self.engine_overrides: dict[str, Any] = {}  # tests and power users: e.g. {"weights": Path}
         self.adapter = DocumentAdapter(self)
         self.jobs = JobRunner(self)
@@ -106,6 +109,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         if not model_installed():
             self.first_run.offer()
+        if settings_reset:
+            self.show_message(f"Some settings could not be used and are back to their defaults: {', '.join(settings_reset)}.")
 
     # -- building -------------------------------------------------------------------------------
     def _build_menus(self) -> None:

@@ -360,3 +360,28 @@ def test_engine_errors_reach_the_user_in_their_own_words() -> None:
 
     assert _describe(NoWeightsError("no LaMa weights installed")) == "no LaMa weights installed"
     assert _describe(ValueError("bad crop")) == "Removal failed: bad crop"
+
+
+def test_a_hand_edited_strategy_is_reset_and_remove_works(qtbot, dialogs) -> None:  # noqa: ANN001
+    """``"strategy": "tile"`` in the settings file once made Remove fail inside a slot, silently."""
+    import json
+
+    from lamapaint.settings import app_paths
+
+    path = app_paths().settings_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"strategy": "tile", "model": "opencv-telea", "brush_size": 14}), encoding="utf-8")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.settings.strategy == "auto" and win.settings.model == "opencv-telea" and win.settings.brush_size == 14
+    assert 'strategy ("tile")' in win.statusBar().currentMessage()
+    win.show()
+    qtbot.waitExposed(win)
+    win.first_run.hide()
+    win.set_document(Document(make_photo()))
+    win.view.fit()
+    paint_object(qtbot, win)
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    assert win.document.layers[0].run.model == "opencv-telea" and not dialogs.asked
+    win.close()
