@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import platformdirs
 
-from lamapaint.inpaint.types import DEVICES, MODELS, PRECISIONS, STRATEGIES
 from lamapaint.io.atomic import atomic_write_bytes, remove_stale_temp_files
+from lamapaint.option_names import DEVICES, MODELS, PRECISIONS, STRATEGIES
 
 log = logging.getLogger(__name__)
 

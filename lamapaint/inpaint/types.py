@@ -20,20 +20,14 @@ from lamapaint.core.geometry import Rect
 from lamapaint.core.run_record import RegionInfo as RegionInfo  # re-exported: the engine's callers import it here
 from lamapaint.core.run_record import RunInfo
 from lamapaint.jobs import CancelToken, ProgressCallback
+from lamapaint.option_names import DEVICES as DEVICES  # re-exported: the engine's callers import them here
+from lamapaint.option_names import LAMA_MODELS as LAMA_MODELS
+from lamapaint.option_names import MODELS, PRECISIONS, STRATEGIES
+from lamapaint.option_names import OPENCV_MODELS as OPENCV_MODELS
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
 
-#: The LaMa generator configurations this engine builds (lamapaint.inpaint.lama.CONFIGS).
-LAMA_MODELS = ("big-lama", "lama-fourier")
-#: The classical fallbacks (cv2.inpaint methods).
-OPENCV_MODELS = ("opencv-telea", "opencv-ns")
-MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
-#: Device names; ``cuda:N`` is accepted as well.
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-#: How a large photo is split into forward passes (docs/PIPELINE.md).
-STRATEGIES = ("auto", "full", "crop", "resize")
 
 
 class EngineError(Exception):
