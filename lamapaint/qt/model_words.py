@@ -6,10 +6,10 @@ Nothing here imports torch: the window asks ``model_installed`` before the engin
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
+from lamapaint.inpaint.installed import weights_on_disk
 from lamapaint.inpaint.types import ChecksumError, DownloadError, UnsafePickleError, WeightsError
 from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.settings import app_paths
@@ -20,8 +20,6 @@ OFFERED_FILENAME = "big-lama.pt"
 OFFERED_URL = "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt"
 OFFERED_SIZE_TEXT = "about 200 MB"
 
-#: Files the engine picks up from the models folder (converted on first use).
-WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".zip")
 IMPORT_FILTER = "LaMa model files (*.pt *.zip *.ckpt *.pth *.safetensors);;All files (*)"
 
 
@@ -54,18 +52,8 @@ def models_dir() -> Path:
 
 
 def model_installed() -> bool:
-    """Whether the engine will find LaMa weights, checked by listing folders only.
-
-    A stand-in for ``lamapaint.inpaint.weights.installed_models()``, which imports torch. It looks
-    where the engine looks: the models folder, and the torch hub cache where IOPaint keeps big-lama.pt.
-    """
-    folder = models_dir()
-    if folder.is_dir() and any(p.is_file() and p.suffix.lower() in WEIGHT_SUFFIXES for p in folder.iterdir()):
-        return True
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch"
-    )
-    return (Path(torch_home) / "hub" / "checkpoints" / OFFERED_FILENAME).is_file()
+    """Whether the engine will find LaMa weights, checked by listing folders only (no torch)."""
+    return weights_on_disk()
 
 
 def is_offline(exc: BaseException) -> bool:
