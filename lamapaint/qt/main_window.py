@@ -44,6 +44,7 @@ from lamapaint.qt.files import FILES_LANE, DocumentFiles
 from lamapaint.qt.first_run import FirstRunPanel
 from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.model_installer import MODELS_LANE, ModelInstaller, ModelStore
 from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
@@ -83,7 +84,8 @@ class MainWindow(QMainWindow):
         self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
         self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
-        self.first_run = FirstRunPanel(self.view.viewport())
+        self.installer = ModelInstaller(self.jobs, self)  # every model install, from any panel
+        self.first_run = FirstRunPanel(self.view.viewport(), self.installer)
         self._histogram: HistogramPanel | None = None
         self._last_fill: FillSample | None = None  # shown when the histogram is (or becomes) visible
         self._drawn_fill: FillSample | None = None  # the one the histogram shows
@@ -238,7 +240,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.valueChanged.connect(self.set_brush_size)
         self.brush_spin.valueChanged.connect(self.set_brush_size)
         self.cancel_button.clicked.connect(self.cancel_running)
-        self.first_run.modelInstalled.connect(self._model_installed)
+        self.installer.installed.connect(self._model_installed)
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
@@ -394,7 +396,8 @@ class MainWindow(QMainWindow):
         busy = self.jobs.busy or self.removal.busy
         self.progress_bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        self.cancel_button.setToolTip("Stop the running file operation" if self.jobs.busy else "Stop the running removal")
+        waited = [job.label for job in self.jobs.running() if job.foreground]
+        self.cancel_button.setToolTip(f"Stop: {waited[-1]}" if waited else "Stop the running removal")
         if not busy:
             self.busy_label.setText("")
 
@@ -425,15 +428,15 @@ class MainWindow(QMainWindow):
             self._histogram.show_fill(sample.name, *sample.pixels)
             self._drawn_fill = sample
 
-    def _model_installed(self, path: Path) -> None:
+    def _model_installed(self, store: ModelStore, path: Path) -> None:
         self.removal.models_changed()
         self.first_run.hide()
-        self.show_message(f"The LaMa model is installed ({path.name}); the next removal uses it.")
+        self.show_message(f"The {store.title} is installed ({path.name}); the next removal uses it.")
 
     def open_model_manager(self) -> None:
         from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
 
-        dialog = ModelManagerDialog(self.settings, self)
+        dialog = ModelManagerDialog(self.settings, self, self.installer)
         if dialog.exec() == ModelManagerDialog.DialogCode.Accepted:
             dialog.apply_to(self.settings)
             if self._write_settings():
@@ -471,6 +474,8 @@ class MainWindow(QMainWindow):
         if busy:
             self.progress_bar.setValue(0)
             self.busy_label.setText(label)
+        # A file job is waited for (busy cursor); a model install runs while the person works on.
+        if any(job.foreground and job.lane != MODELS_LANE for job in self.jobs.running()):
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
             self.unsetCursor()
@@ -545,7 +550,7 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save(on_saved=self.close):
             event.ignore()
             return
-        self.first_run.cancel()
+        self.installer.cancel()
         self.canvas_keys.remove()
         self.removal.shutdown()
         self.jobs.wait(FILES_LANE)

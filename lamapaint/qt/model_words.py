@@ -1,5 +1,5 @@
-"""What the editor says about the LaMa model, in a photographer's words, and the cheap check
-whether one is installed.
+"""What the editor says about the LaMa model, in a photographer's words, the cheap check
+whether one is installed, and the LaMa store the model installer downloads and imports through.
 
 Nothing here imports torch: the window asks ``model_installed`` before the engine loads.
 """
@@ -7,7 +7,6 @@ Nothing here imports torch: the window asks ``model_installed`` before the engin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from lamapaint.inpaint.installed import weights_on_disk
 from lamapaint.inpaint.types import ChecksumError, DownloadError, UnsafePickleError, WeightsError
@@ -23,22 +22,28 @@ OFFERED_SIZE_TEXT = "about 200 MB"
 IMPORT_FILTER = "LaMa model files (*.pt *.zip *.ckpt *.pth *.safetensors);;All files (*)"
 
 
-def download_offered_model(progress: ProgressCallback, cancel: CancelToken) -> Path:
-    """The job both install routes run (first-run panel, model manager): the offered model, checksummed."""
-    from lamapaint.inpaint.weights import download_model
+class LamaStore:
+    """The LaMa family's downloads and imports, for the model installer (``qt/model_installer.py``).
 
-    return download_model(OFFERED_MODEL, progress, cancel)
+    The engine's weights package (and torch) is imported on the worker thread, at the first call.
+    """
 
+    title = "LaMa model"
 
-def import_model_file(path: Path) -> Callable[[ProgressCallback, CancelToken], Path]:
-    """The job that checks and installs a weights file the person picked."""
+    def download(self, model_id: str, progress: ProgressCallback, cancel: CancelToken) -> Path:
+        """A catalogue model (lamapaint.inpaint.weights.KNOWN_MODELS), checksummed and installed."""
+        from lamapaint.inpaint.weights import download_model
 
-    def job(_progress: ProgressCallback, _cancel: CancelToken) -> Path:
+        return download_model(model_id, progress, cancel)
+
+    def import_file(self, path: Path, progress: ProgressCallback, cancel: CancelToken) -> Path:
+        """A weights file the person picked, checked (no code runs) and installed."""
         from lamapaint.inpaint.weights import import_model
 
         return import_model(path)
 
-    return job
+
+LAMA_STORE = LamaStore()
 
 
 WRONG_FILE = (
