@@ -17,6 +17,7 @@ from lamapaint.core.layers import Layer
 from lamapaint.inpaint.types import RegionInfo, RunInfo
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
+from lamapaint.qt.worker import INFERENCE_LANE
 from tests.qt.conftest import drag, make_photo
 
 WAIT_MS = 30_000
@@ -30,6 +31,12 @@ def paint_object(qtbot, win: MainWindow) -> None:  # noqa: ANN001
 
 def wait_idle(qtbot, win: MainWindow) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: not win.removal.busy, timeout=WAIT_MS)
+
+
+def wait_engine_done(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    """Until the removal job's outcome (even a dropped or cancelled one) reached the GUI thread:
+    the runner forgets a job only after handling it, so nothing of it can arrive later."""
+    qtbot.waitUntil(lambda: not win.removal.busy and not win.jobs.running(INFERENCE_LANE), timeout=WAIT_MS)
 
 
 def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window: MainWindow, tmp_path: Path) -> None:
@@ -242,7 +249,7 @@ def test_cancel_keeps_document(qtbot, doc_window: MainWindow, gated: _GatedBacke
     qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
     assert not win.removal.busy and not win.progress_bar.isVisible()
     gated.gate.set()
-    qtbot.wait(100)
+    wait_engine_done(qtbot, win)
     assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
     assert "cancelled" in win.statusBar().currentMessage()
 
@@ -282,8 +289,7 @@ def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBac
     patch = np.zeros((10, 10, 3), np.uint8)
     doc.add_layer(Layer.create("under", Rect(40, 30, 50, 40), patch, np.full((10, 10), 255, np.uint8)), clear_mask=False)
     gated.gate.set()
-    wait_idle(qtbot, win)
-    qtbot.wait(50)
+    wait_engine_done(qtbot, win)
     assert [layer.name for layer in doc.layers] == ["under"]
     assert "dropped" in win.statusBar().currentMessage()
     assert doc.mask[48, 64] == 255  # the hole is still painted: Remove can run again
