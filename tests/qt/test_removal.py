@@ -107,6 +107,7 @@ def _install_lama_fourier(tmp_path: Path) -> None:
     import_model(weights, name="lama-fourier")
 
 
+@pytest.mark.slow  # a real network twice: the editor and the CLI
 @pytest.mark.parametrize("strategy", ["auto", "full"])
 def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path: Path, strategy: str) -> None:
     """The planner alone decides the context: the editor's result is the CLI's, pixel for pixel."""
