@@ -321,10 +321,10 @@ def main(argv: list[str] | None = None) -> int:
             t512 = min(t512, t512_after)
             value = statistics.median(times)
             info = infos[-1]
-            lama = info.get("backend") == "big-lama"  # not the OpenCV fallback: t512 is big-lama's
+            lama = info.get("model") == "big-lama"  # not the OpenCV fallback: t512 is big-lama's
             rows.append(Row(f"c  Remove small object (20 MP) -> layer painted, median of {removals}", f"{value:.2f} s = {value / t512:.2f} x t512",
                             f"<= {REMOVE_X_T512} x t512 ({REMOVE_X_T512 * t512:.2f} s), big-lama", lama and value <= REMOVE_X_T512 * t512))
-            rows.append(Row("c  engine (layer info)", f"{info.get('backend')} {info.get('device')} {info.get('precision')}, "
+            rows.append(Row("c  engine (layer info)", f"{info.get('model')} {info.get('device')} {info.get('precision')}, "
                             f"{info.get('strategy')} scale {info.get('scale')}", "-", None))
             details.append(f"mask painted with Document.fill_polygon: IoU {iou:.3f} with {SMALL_OBJECT_MASK.name}")
             for i, (t, inf) in enumerate(zip(times, infos)):

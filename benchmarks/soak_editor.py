@@ -30,12 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lamapaint.core.document import Document  # noqa: E402
-from lamapaint.core.geometry import Rect, mask_bbox  # noqa: E402
+from lamapaint.core.geometry import Rect  # noqa: E402
 from lamapaint.core.history import DEFAULT_BUDGET  # noqa: E402
 from lamapaint.core.layers import Layer  # noqa: E402
 from lamapaint.inpaint.backends import OpenCVBackend  # noqa: E402
+from lamapaint.inpaint.hole import HoleMask  # noqa: E402
 from lamapaint.inpaint.types import InpaintOptions  # noqa: E402
-from lamapaint.qt.removal import context_rect  # noqa: E402 - pure function, no window
 
 FIXED_OVERHEAD_PLANES = 6
 MIB = 1 << 20
@@ -125,16 +125,11 @@ class Soak:
         doc, rng = self.doc, self.rng
         doc.clear_mask()
         self.stroke(*self._point(400), rng.uniform(10, 60), rng.randint(2, 5))
-        hole = mask_bbox(doc.mask)
-        crop = context_rect(hole, doc.width, doc.height)
-        image = doc.composite(crop)
-        mask = doc.mask[crop.slices].copy()
+        hole = HoleMask.from_mask(doc.mask)
         started = time.perf_counter()
-        rgb, _run = self.backend.inpaint(image, mask, InpaintOptions(strategy="crop"))
+        patch, run = self.backend.fill_hole(doc.composite, hole, InpaintOptions(strategy="crop"))
         self.removal_seconds.append(time.perf_counter() - started)
-        layer = Layer.from_result(f"Removal {len(doc.layers) + 1}", rgb, mask, info={"backend": self.backend.name})
-        assert layer is not None
-        doc.add_layer(layer.replace(rect=layer.rect.translate(crop.x0, crop.y0)))
+        doc.add_layer(Layer.create(f"Removal {len(doc.layers) + 1}", hole.box, patch, hole.as_u8(), info=run.to_layer_info()))
         self._count("removal")
 
 

@@ -1,4 +1,4 @@
-"""``lamapaint-cli models``: list, download and import LaMa weights (see docs/ARCHITECTURE.md, Weights).
+"""``lamapaint-cli models``: list, download and import LaMa weights (see docs/MODELS.md).
 
 Torch is imported only when a command runs, so ``lamapaint-cli --help`` stays fast.
 """

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Iterator
 import cv2
 import numpy as np
 
-from lamapaint.core.geometry import Rect, mask_bbox
+from lamapaint.core.geometry import Rect
+from lamapaint.core.run_record import RunInfo
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -44,7 +45,8 @@ class Layer:
     coverage: np.ndarray  # (h, w) uint8: 255 replaces what is below, 0 keeps it, between blends
     source_mask: np.ndarray  # (h, w) uint8: the hole the layer was made from
     visible: bool = True
-    info: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # what the project file keeps (JSON-able)
+    run: RunInfo | None = None  # the fill's record, typed; read from ``info`` when not given
 
     def __post_init__(self) -> None:
         h, w = self.rect.height, self.rect.width
@@ -59,6 +61,8 @@ class Layer:
                 got = getattr(arr, "shape", None), getattr(arr, "dtype", None)
                 raise ValueError(f"layer {name} must be uint8 {shape}, got {got}")
             object.__setattr__(self, name, readonly(arr))
+        if self.run is None and "run" in self.info:  # a layer read from a file: parsed once, here
+            object.__setattr__(self, "run", RunInfo.from_dict(self.info))
 
     @classmethod
     def create(
@@ -69,8 +73,12 @@ class Layer:
         coverage: np.ndarray,
         source_mask: np.ndarray | None = None,
         info: dict[str, Any] | None = None,
+        run: RunInfo | None = None,
     ) -> "Layer":
-        """A new layer with a fresh id; the source mask defaults to the coverage."""
+        """A new layer with a fresh id; the source mask defaults to the coverage. A ``run`` record
+        is written into ``info`` as the project file keeps it."""
+        if run is not None:
+            info = {**run.to_layer_info(), **(info or {})}
         return cls(
             id=new_layer_id(),
             name=name,
@@ -79,23 +87,8 @@ class Layer:
             coverage=coverage,
             source_mask=coverage if source_mask is None else source_mask,
             info=dict(info or {}),
+            run=run,
         )
-
-    @classmethod
-    def from_result(
-        cls, name: str, result_rgb: np.ndarray, mask: np.ndarray, info: dict[str, Any] | None = None, pad: int = 0
-    ) -> "Layer | None":
-        """Crop a full-size inpainting result to its mask's box (padded by ``pad``): what the
-        editor turns a finished job into. Coverage is 255 on the hole; ``None`` for an empty mask."""
-        if result_rgb.shape[:2] != mask.shape:
-            raise ValueError(f"result {result_rgb.shape[:2]} and mask {mask.shape} differ in size")
-        box = mask_bbox(mask)
-        if box.is_empty:
-            return None
-        box = box.pad(pad).clip(mask.shape[1], mask.shape[0])
-        hole = mask[box.slices]
-        coverage = np.where(hole != 0, np.uint8(255), np.uint8(0))
-        return cls.create(name, box, result_rgb[box.slices].copy(), coverage, (hole != 0).astype(np.uint8) * 255, info)
 
     def replace(self, **changes: Any) -> "Layer":
         return dataclasses.replace(self, **changes)

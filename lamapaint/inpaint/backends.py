@@ -4,21 +4,26 @@ A backend is created once (loading the model is the slow part) and then called m
 editor (``fill_hole``: it reads the planned regions of the document's composite and returns the
 hole's box) or once per photo by the CLI and the Python API (``inpaint``: a whole photo). ``create_backend`` picks the best installed LaMa weights for
 ``model="auto"``; with none installed it returns the OpenCV backend with ``fallback_reason`` set.
+
+torch is imported by the LaMa path only: the basic fill (chosen, or ``auto`` with no weights on
+disk) never loads it, so the first removal in a fresh window does not wait seconds for nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from lamapaint.inpaint import regions as planner
 from lamapaint.inpaint.hole import HoleMask
+from lamapaint.inpaint.installed import weights_on_disk
 from lamapaint.inpaint.pipeline import Forward, RegionFill, array_source, fill_hole, lama_fill, paste_hole, summarize_kinds
 from lamapaint.inpaint.types import (
     MODELS,
@@ -32,6 +37,9 @@ from lamapaint.inpaint.types import (
     WeightsError,
 )
 from lamapaint.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +104,7 @@ class _RegionBackend(ABC):
 class LamaBackend(_RegionBackend):
     """The LaMa generator, kept loaded between calls."""
 
-    def __init__(self, forward: Forward, name: str, device: torch.device, precision: str) -> None:
+    def __init__(self, forward: Forward, name: str, device: "torch.device", precision: str) -> None:
         self._forward = forward
         self.name = name
         self._device = device
@@ -112,13 +120,15 @@ class LamaBackend(_RegionBackend):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> tuple[np.ndarray, RunInfo]:
+        import torch
+
         options = options or InpaintOptions()
         budget = work_pixel_budget(options, self._device, self.precision)
         plan = _plan(hole, options.strategy, budget)
         started = time.perf_counter()
 
         def fill(img: np.ndarray, region_hole: np.ndarray) -> np.ndarray:
-            return lama_fill(self._forward, img, region_hole)
+            return lama_fill(self._forward, img, region_hole, out=img)  # img is the pipeline's scratch
 
         try:
             with torch.inference_mode():
@@ -183,13 +193,14 @@ def opencv_radius(height: int, width: int) -> int:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """CUDA/MPS out-of-memory errors and CPU allocation failures, whatever their exact class."""
-    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+    torch = sys.modules.get("torch")  # never loaded: the error cannot be one of its own
+    if isinstance(exc, MemoryError) or (torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError)):
         return True
     text = str(exc).lower()
     return "out of memory" in text or "can't allocate memory" in text
 
 
-def work_pixel_budget(options: InpaintOptions, device: torch.device, precision: str) -> int:
+def work_pixel_budget(options: InpaintOptions, device: "torch.device", precision: str) -> int:
     """Pixels per forward pass: the option when set, else the default lowered to fit free memory."""
     if options.work_pixels > 0:
         return max(planner.MIN_WORK_PIXELS, options.work_pixels)
@@ -201,9 +212,11 @@ def work_pixel_budget(options: InpaintOptions, device: torch.device, precision: 
     return max(planner.MIN_WORK_PIXELS, min(planner.DEFAULT_WORK_PIXELS, fits))
 
 
-def free_memory_bytes(device: torch.device) -> int | None:
+def free_memory_bytes(device: "torch.device") -> int | None:
     """Memory available for activations on ``device``; None where it cannot be told."""
     if device.type == "cuda":
+        import torch
+
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
     if device.type == "cpu":
@@ -232,6 +245,11 @@ def create_backend(options: InpaintOptions) -> Backend:
         return OpenCVBackend(model)
     if model not in MODELS:
         raise InpaintError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+    if _nothing_to_load(options):
+        log.info(FALLBACK_REASON)  # the CLI and the editor tell the user themselves, in their own words
+        return OpenCVBackend("opencv-telea", fallback_reason=FALLBACK_REASON)
+    import torch
+
     from lamapaint.inpaint.device import configure_threads, select_device, select_precision
     from lamapaint.inpaint.optimize import prepare_generator
     from lamapaint.inpaint.weights import load_generator
@@ -253,6 +271,19 @@ def create_backend(options: InpaintOptions) -> Backend:
         prepared = prepare_generator(generator, device, precision)
     log.info("LaMa backend: %s from %s on %s, %s", info.name, info.path, device, precision)
     return LamaBackend(prepared, info.name, device, precision)
+
+
+def _nothing_to_load(options: InpaintOptions) -> bool:
+    """``auto`` with no weights on disk, and options that need no device check: the basic fill,
+    decided without torch. (A device or precision that must be checked still goes the long way,
+    so a wrong one is reported exactly as before.)"""
+    return (
+        options.model == "auto"
+        and options.weights is None
+        and options.device in ("auto", "cpu")
+        and options.precision in ("auto", "fp32", "bf16")
+        and not weights_on_disk()
+    )
 
 
 def _plan(hole: HoleMask, strategy: str, budget: int) -> list[planner.Region]:

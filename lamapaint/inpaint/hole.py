@@ -63,10 +63,6 @@ class HoleMask:
             out[inter.relative_to(rect).slices] = self.pixels[inter.relative_to(self.box).slices]
         return out
 
-    def full(self) -> np.ndarray:
-        """The whole photo's hole map (bool (height, width)): for callers that need every pixel."""
-        return self.within(Rect.of_image(self.height, self.width))
-
     def as_u8(self) -> np.ndarray:
         """The box's hole as 0/255 uint8 (a layer's coverage)."""
         return self.pixels.view(np.uint8) * np.uint8(255)

@@ -17,34 +17,42 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
-import torch
 
 from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import Region, padded_side
 from lamapaint.inpaint.types import ImageSource, RegionInfo
 from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
 
+if TYPE_CHECKING:  # torch is imported by lama_fill only: the basic fill never loads it
+    import torch
+
 log = logging.getLogger(__name__)
 
 #: The generator as the pipeline sees it: float32 (N, 4, H, W) in, float32 (N, 3, H, W) in [0, 1] out.
-Forward = Callable[[torch.Tensor], torch.Tensor]
+Forward = Callable[["torch.Tensor"], "torch.Tensor"]
 #: Fills one region at its working size: (image (h, w, 3) uint8, hole (h, w) bool) -> (h, w, 3) uint8.
+#: The image is the pipeline's own scratch array (see ``fill_hole``): a fill may write its hole
+#: pixels into it and return it, instead of copying the whole region to change a few of them.
 RegionFill = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _CUBIC_SUPPORT = np.ones((5, 5), np.uint8)
 
 
-def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """One LaMa pass on ``image`` exactly as the official predict.py; pixels outside ``hole`` are kept.
 
     ``hole`` is a bool (h, w) map. The result equals ``clip(blended * 255).astype(uint8)`` of the
     official path inside the hole; outside it is ``image`` itself (the official round trip through
-    float can lose one grey level there).
+    float can lose one grey level there). The hole pixels are written into ``out`` (``image``
+    itself is allowed: it is read before anything is written) and ``out`` is returned; without
+    ``out`` they go into a copy of ``image``.
     """
+    import torch
+
     h, w = hole.shape
     pad = ((0, padded_side(h) - h), (0, padded_side(w) - w))
     padded_img = np.pad(image, (*pad, (0, 0)), mode="symmetric") if any(p[1] for p in pad) else image
@@ -58,14 +66,15 @@ def lama_fill(forward: Forward, image: np.ndarray, hole: np.ndarray) -> np.ndarr
     del net_in
     pred_hwc = pred[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
     del pred
-    out = np.array(image, dtype=np.uint8, copy=True)
+    if out is None:
+        out = np.array(image, dtype=np.uint8, copy=True)
     out[hole] = np.clip(pred_hwc[hole] * 255, 0, 255).astype(np.uint8)
     return out
 
 
 def fill_region(fill: RegionFill, crop: np.ndarray, hole: np.ndarray, region: Region) -> np.ndarray:
-    """Fill ``region``, given its pixels ``crop`` and its bool ``hole``; at scale < 1 the crop is
-    shrunk, filled and the fill enlarged back.
+    """Fill ``region``, given its pixels ``crop`` (a scratch array the fill may write into) and its
+    bool ``hole``; at scale < 1 the crop is shrunk, filled and the fill enlarged back.
 
     Returns the region (h, w, 3) uint8. The caller pastes only the hole pixels, so everything
     outside the hole keeps its original, full-resolution value.
@@ -105,8 +114,11 @@ def fill_hole(
     """
     progress = progress or no_progress
     box = hole.box
+    # One region holding the whole box (the usual case) gives the box's pixels from its own crop:
+    # the photo's pixels there are composed once, not once for the box and again for the region.
+    single = len(regions) == 1 and regions[0].rect.contains(box)
     # The source gives a fresh array (a composite) or a view (of a photo): only a view is copied.
-    patch = np.require(source(box), np.uint8, ["C", "W", "O"])
+    patch = None if single else np.require(source(box), np.uint8, ["C", "W", "O"])
     infos: list[RegionInfo] = []
     total = sum(r.network_pixels for r in regions) or 1
     done = 0
@@ -115,7 +127,10 @@ def fill_hole(
             cancel.raise_if_cancelled()
         progress(done / total, f"Filling region {i + 1} of {len(regions)}")
         started = time.perf_counter()
-        filled = fill_region(fill, source(region.rect), hole.within(region.rect), region)
+        crop = np.require(source(region.rect), np.uint8, ["C", "W", "O"])  # the fill's scratch array
+        if single:
+            patch = crop[box.relative_to(region.rect).slices].copy()  # before the fill writes into the crop
+        filled = fill_region(fill, crop, hole.within(region.rect), region)
         inside = region.rect.intersect(box)
         if not inside.is_empty:
             holes = hole.within(inside)
@@ -127,6 +142,8 @@ def fill_hole(
         )
         log.debug("region %s (%s, scale %.3f, work %s) in %.2f s", region.rect.as_list(), region.kind, region.scale, region.work_size, seconds)
     progress(1.0, "Done")
+    if patch is None:  # no regions (an empty hole): the box's own pixels
+        patch = np.require(source(box), np.uint8, ["C", "W", "O"])
     return patch, infos
 
 

@@ -1,5 +1,8 @@
 """The engine's shared vocabulary: option names, the options type, run records, the errors.
 
+The run records (``RunInfo``, ``RegionInfo``) are defined in ``lamapaint.core.run_record`` (a layer
+carries them) and re-exported here with the words that describe them.
+
 Torch-free on purpose (numpy and the core's ``Rect`` only): the CLI parses its flags with these
 names, the editor builds its menus and worker requests from them and recognises engine errors by
 class, all before torch is imported; the engine itself imports the same definitions.
@@ -7,29 +10,24 @@ class, all before torch is imported; the engine itself imports the same definiti
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
 from lamapaint.core.geometry import Rect
+from lamapaint.core.run_record import RegionInfo as RegionInfo  # re-exported: the engine's callers import it here
+from lamapaint.core.run_record import RunInfo
 from lamapaint.jobs import CancelToken, ProgressCallback
+from lamapaint.option_names import DEVICES as DEVICES  # re-exported: the engine's callers import them here
+from lamapaint.option_names import LAMA_MODELS as LAMA_MODELS
+from lamapaint.option_names import MODELS, PRECISIONS, STRATEGIES
+from lamapaint.option_names import OPENCV_MODELS as OPENCV_MODELS
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
 
-#: The LaMa generator configurations this engine builds (lamapaint.inpaint.lama.CONFIGS).
-LAMA_MODELS = ("big-lama", "lama-fourier")
-#: The classical fallbacks (cv2.inpaint methods).
-OPENCV_MODELS = ("opencv-telea", "opencv-ns")
-MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
-#: Device names; ``cuda:N`` is accepted as well.
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-#: How a large photo is split into forward passes (docs/PIPELINE.md).
-STRATEGIES = ("auto", "full", "crop", "resize")
 
 
 class EngineError(Exception):
@@ -89,88 +87,6 @@ class InpaintOptions:
             raise InpaintError(f"the thread count must be 0 (automatic) or more, not {self.threads}")
         if self.work_pixels < 0:
             raise InpaintError(f"the work budget must be 0 (automatic) or more pixels, not {self.work_pixels}")
-
-
-@dataclass(frozen=True)
-class RegionInfo:
-    """What one forward pass did: stored with a layer so the user can see at what scale it was made."""
-
-    rect: Rect
-    hole: Rect
-    kind: str
-    scale: float
-    work_size: tuple[int, int]
-    network_pixels: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What one ``inpaint`` call did; returned with its image, kept in the layer's info."""
-
-    backend: str  # "lama" or "opencv"
-    model: str
-    device: str
-    precision: str
-    requested_strategy: str
-    strategy: str  # what was done: "full", "crop", "resize", or kinds joined by "+"
-    scale: float  # the smallest region scale (1.0 = everything at native resolution)
-    work_pixels: int  # the per-forward budget that was in force
-    network_pixels: int  # sum over regions, after padding
-    seconds: float
-    regions: tuple[RegionInfo, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able (a layer's info in a project file)."""
-        data = asdict(self)
-        data["regions"] = [
-            {**asdict(r), "rect": r.rect.as_list(), "hole": r.hole.as_list(), "work_size": list(r.work_size)}
-            for r in self.regions
-        ]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunInfo | None":
-        """Read back ``to_dict`` or ``to_layer_info`` output (projects keep it); None when it is not one."""
-        if isinstance(data.get("run"), Mapping):
-            data = data["run"]
-        try:
-            regions = tuple(
-                RegionInfo(
-                    Rect(*r["rect"]), Rect(*r["hole"]), str(r["kind"]), float(r["scale"]),
-                    (int(r["work_size"][0]), int(r["work_size"][1])), int(r["network_pixels"]), float(r["seconds"]),
-                )
-                for r in data.get("regions", ())
-            )
-            info = cls(
-                backend=str(data["backend"]),
-                model=str(data["model"]),
-                device=str(data["device"]),
-                precision=str(data["precision"]),
-                requested_strategy=str(data.get("requested_strategy", data.get("strategy", "auto"))),
-                strategy=str(data["strategy"]),
-                scale=float(data["scale"]),
-                work_pixels=int(data.get("work_pixels", 0)),
-                network_pixels=int(data.get("network_pixels", 0)),
-                seconds=float(data["seconds"]),
-                regions=regions,
-            )
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
-        return info if math.isfinite(info.seconds) and math.isfinite(info.scale) else None
-
-    def to_layer_info(self) -> dict[str, Any]:
-        """A result layer's info: the headline fields at the top (as in 0.1 projects), the record under "run"."""
-        return {
-            "backend": self.model,
-            "model": self.model,
-            "device": self.device,
-            "precision": self.precision,
-            "strategy": self.strategy,
-            "scale": self.scale,
-            "seconds": round(self.seconds, 3),
-            "run": self.to_dict(),
-        }
 
 
 #: The pixels of a rectangle of the photo, (h, w, 3) uint8: a fresh array (the editor's composite)

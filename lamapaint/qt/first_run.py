@@ -1,8 +1,9 @@
 """The first-run offer of the LaMa model: a panel floating over the canvas, never in a layout.
 
 It appears at start when no model is installed, downloads or imports in the background while the
-person keeps working, and explains the browser route when the download cannot reach the network.
-Because it is a child of the canvas viewport, showing or hiding it moves nothing.
+person keeps working (through the window's ``ModelInstaller``, so the status bar's Cancel stops it
+too), and explains the browser route when the download cannot reach the network. Because it is a
+child of the canvas viewport, showing or hiding it moves nothing.
 """
 
 from __future__ import annotations
@@ -22,21 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamapaint.qt.jobs import Job, JobRunner
+from lamapaint.qt.model_installer import ModelInstaller, ModelStore
 from lamapaint.qt.model_words import (
     IMPORT_FILTER,
+    LAMA_STORE,
+    OFFERED_MODEL,
     OFFERED_SIZE_TEXT,
     browser_download_text,
     describe_model_error,
-    download_offered_model,
-    import_model_file,
     is_offline,
     models_dir,
 )
 
 log = logging.getLogger(__name__)
 
-FIRST_RUN_LANE = "first-run model"
 MARGIN = 12
 WIDTH = 430
 
@@ -44,10 +44,9 @@ WIDTH = 430
 class FirstRunPanel(QFrame):
     """"Get the LaMa model" / "Import a file I have" / "Use the basic fill for now"."""
 
-    modelInstalled = Signal(object)  # Path of the installed model
     dismissed = Signal()
 
-    def __init__(self, host: QWidget) -> None:
+    def __init__(self, host: QWidget, installer: ModelInstaller) -> None:
         super().__init__(host)
         self.setObjectName("firstRunPanel")
         self.setStyleSheet(
@@ -55,9 +54,7 @@ class FirstRunPanel(QFrame):
             " #firstRunPanel QLabel { color: #f2ecc0; }"
         )
         self.setFixedWidth(WIDTH)
-        self._jobs = JobRunner(self)
-        self._jobs.lane(FIRST_RUN_LANE)
-        self._job: Job | None = None
+        self._installer = installer
 
         self.title = QLabel("<b>Get the LaMa model for clean removals</b>", self)
         self.body = QLabel(
@@ -102,6 +99,11 @@ class FirstRunPanel(QFrame):
         self.import_button.clicked.connect(self._ask_import)
         self.basic_button.clicked.connect(self.dismiss)
         self.cancel_button.clicked.connect(self.cancel)
+        installer.started.connect(self._on_started)
+        installer.progress.connect(self._on_progress)
+        installer.installed.connect(self._on_installed)
+        installer.failed.connect(self._on_failed)
+        installer.cancelled.connect(self._on_cancelled)
         host.installEventFilter(self)
         self.hide()
 
@@ -126,13 +128,13 @@ class FirstRunPanel(QFrame):
         self.hide()
         self.dismissed.emit()
 
-    # -- download / import ----------------------------------------------------------------------
+    # -- download / import (any install the window's installer runs shows here) ----------------
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._installer.busy
 
     def start_download(self) -> None:
-        self._run("Downloading the LaMa model…", download_offered_model)
+        self._installer.download(LAMA_STORE, OFFERED_MODEL)
 
     def _ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home() / "Downloads"), IMPORT_FILTER)
@@ -140,20 +142,10 @@ class FirstRunPanel(QFrame):
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
-        self._run(f"Checking {path.name}…", import_model_file(path))
+        self._installer.import_file(LAMA_STORE, path)
 
     def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-
-    def _run(self, label: str, fn) -> None:  # noqa: ANN001 - a JobRunner job function
-        if self._job is not None:
-            return
-        self._set_running(True)
-        self._say(label)
-        self._job = self._jobs.submit(
-            FIRST_RUN_LANE, label, fn, on_done=self._on_done, on_failed=self._on_failed, on_cancelled=self._on_cancelled, on_progress=self._on_progress
-        )
+        self._installer.cancel()
 
     def _set_running(self, running: bool) -> None:
         self.get_button.setEnabled(not running)
@@ -170,26 +162,26 @@ class FirstRunPanel(QFrame):
         if self.isVisible():
             self._place()
 
-    def _job_over(self) -> None:
-        self._job = None
-        self._set_running(False)
+    def _on_started(self, label: str) -> None:
+        self._set_running(True)
+        self.browser_help.hide()
+        self._say(label)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
 
-    def _on_done(self, path: object) -> None:
-        self._job_over()
-        log.info("Installed %s from the first-run panel", path)
+    def _on_installed(self, _store: ModelStore, path: Path) -> None:
+        self._set_running(False)
+        log.info("Installed %s; the first-run offer goes away", path)
         self.hide()
-        self.modelInstalled.emit(Path(str(path)))
 
     def _on_failed(self, exc: BaseException) -> None:
-        self._job_over()
+        self._set_running(False)
         self._say(describe_model_error(exc))
         self.browser_help.setVisible(is_offline(exc))
         if self.isVisible():
             self._place()
 
     def _on_cancelled(self) -> None:
-        self._job_over()
+        self._set_running(False)
         self._say("Cancelled; nothing was installed. The next try continues where this one stopped.")

@@ -160,10 +160,6 @@ class JobRunner(QObject):
             job.cancel()
         return bool(jobs)
 
-    def cancel_all(self, lane: str | None = None) -> None:
-        for job in self.running(lane):
-            job.cancel()
-
     def wait(self, lane: str | None = None, timeout_ms: int = 30_000) -> bool:
         """Block until the lane's (or every lane's) jobs are done: used on quit and before a
         session ends, so a save is never cut short. Their outcome signals arrive afterwards, queued."""

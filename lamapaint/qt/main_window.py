@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from lamapaint.core.document import Document
+from lamapaint.core.layers import Layer
 from lamapaint.core.mask import grow_step
-from lamapaint.inpaint.types import InpaintOptions, RunInfo, run_details, run_summary
+from lamapaint.inpaint.types import InpaintOptions, run_details
 from lamapaint.io.autosave import RecoverableSession, discard_session, list_recoverable, restore_session
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.qt.actions import Actions
@@ -44,10 +45,11 @@ from lamapaint.qt.first_run import FirstRunPanel
 from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.mask_files import MaskFiles
+from lamapaint.qt.model_installer import MODELS_LANE, ModelInstaller, ModelStore
 from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
-from lamapaint.qt.removal import RemovalController
+from lamapaint.qt.removal import FillSample, RemovalController
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
@@ -61,8 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "lamapaint"
-#: Holes larger than this (in pixels) are beyond what the basic fill does well.
-LARGE_HOLE_PIXELS = 48 * 48
 BRUSH_MIN, BRUSH_MAX = 2, 500
 DOCK_WIDTH = 280
 
@@ -70,7 +70,10 @@ DOCK_WIDTH = 280
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
-        self.settings = settings or Settings.load()
+        settings_reset: list[str] = []
+        if settings is None:
+            settings, settings_reset = Settings.load_checked()
+        self.settings = settings
         self.engine_overrides: dict[str, Any] = {}  # tests and power users: e.g. {"weights": Path}
         self.adapter = DocumentAdapter(self)
         self.jobs = JobRunner(self)
@@ -83,9 +86,11 @@ class MainWindow(QMainWindow):
         self.files = DocumentFiles(self.adapter, self.jobs, self.settings, self)
         self.mask_files = MaskFiles(self.adapter, self.jobs, self.window_actions, self)  # connects its own actions
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
-        self.first_run = FirstRunPanel(self.view.viewport())
+        self.installer = ModelInstaller(self.jobs, self)  # every model install, from any panel
+        self.first_run = FirstRunPanel(self.view.viewport(), self.installer)
         self._histogram: HistogramPanel | None = None
-        self._last_fill: tuple[str, Any, Any] | None = None
+        self._last_fill: FillSample | None = None  # shown when the histogram is (or becomes) visible
+        self._drawn_fill: FillSample | None = None  # the one the histogram shows
 
         self.setCentralWidget(self.view)  # notices float over it: nothing moves the canvas
         self.setAcceptDrops(True)
@@ -108,6 +113,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         if not model_installed():
             self.first_run.offer()
+        if settings_reset:
+            self.show_message(f"Some settings could not be used and are back to their defaults: {', '.join(settings_reset)}.")
 
     # -- building -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -238,7 +245,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.valueChanged.connect(self.set_brush_size)
         self.brush_spin.valueChanged.connect(self.set_brush_size)
         self.cancel_button.clicked.connect(self.cancel_running)
-        self.first_run.modelInstalled.connect(self._model_installed)
+        self.installer.installed.connect(self._model_installed)
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
@@ -395,7 +402,8 @@ class MainWindow(QMainWindow):
         busy = self.jobs.busy or self.removal.busy
         self.progress_bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
-        self.cancel_button.setToolTip("Stop the running file operation" if self.jobs.busy else "Stop the running removal")
+        waited = [job.label for job in self.jobs.running() if job.foreground]
+        self.cancel_button.setToolTip(f"Stop: {waited[-1]}" if waited else "Stop the running removal")
         if not busy:
             self.busy_label.setText("")
 
@@ -405,8 +413,7 @@ class MainWindow(QMainWindow):
             self.removal.cancel()
 
     def _removal_failed(self, message: str) -> None:
-        self.show_message(message)
-        QMessageBox.warning(self, "Removal failed", message)
+        QMessageBox.warning(self, "Removal failed", message)  # the status line already says it
 
     def _engine_changed(self, info: EngineInfo) -> None:
         self.engine_label.setText(f"Engine: {engine_words(info.backend, info.device)}")
@@ -414,28 +421,28 @@ class MainWindow(QMainWindow):
         if info.fallback_reason:
             log.info("Fallback: %s", info.fallback_reason)
 
-    def _layer_added(self, layer: Any, fill: Any, context: Any) -> None:
-        run = RunInfo.from_dict(layer.info)
-        if run is not None:
-            self.engine_label.setToolTip(run_details(run))
-            if run.backend != "lama" and len(fill) > LARGE_HOLE_PIXELS:
-                self.show_message(
-                    f"{run_summary(run)}. The basic fill is meant for small blemishes; "
-                    "get the LaMa model for larger areas (Remove ▸ Models and Device…)."
-                )
-        self._last_fill = (layer.name, fill, context)
-        if self._histogram is not None:
-            self._histogram.show_fill(*self._last_fill)
+    def _layer_added(self, layer: Layer, sample: FillSample) -> None:
+        if layer.run is not None:
+            self.engine_label.setToolTip(run_details(layer.run))
+        self._last_fill = sample
+        self._show_last_fill()
 
-    def _model_installed(self, path: Path) -> None:
+    def _show_last_fill(self) -> None:
+        """The last fill's histogram, computed only while the histogram dock is on screen."""
+        sample = self._last_fill
+        if self._histogram is not None and sample is not None and sample is not self._drawn_fill and self.histogram_dock.isVisible():
+            self._histogram.show_fill(sample.name, *sample.pixels)
+            self._drawn_fill = sample
+
+    def _model_installed(self, store: ModelStore, path: Path) -> None:
         self.removal.models_changed()
         self.first_run.hide()
-        self.show_message(f"The LaMa model is installed ({path.name}); the next removal uses it.")
+        self.show_message(f"The {store.title} is installed ({path.name}); the next removal uses it.")
 
     def open_model_manager(self) -> None:
         from lamapaint.qt.dialogs.model_manager import ModelManagerDialog
 
-        dialog = ModelManagerDialog(self.settings, self)
+        dialog = ModelManagerDialog(self.settings, self, self.installer)
         if dialog.exec() == ModelManagerDialog.DialogCode.Accepted:
             dialog.apply_to(self.settings)
             if self._write_settings():
@@ -455,8 +462,8 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.history_dock, self.histogram_dock)
             # toggleViewAction follows close-button clicks but not tab switches (visibilityChanged would).
             self.histogram_dock.toggleViewAction().toggled.connect(self.window_actions.show_histogram.setChecked)
-            if self._last_fill is not None:
-                self._histogram.show_fill(*self._last_fill)
+            # Shown, or brought to the front of its tab group: draw the fill it has not drawn yet.
+            self.histogram_dock.visibilityChanged.connect(lambda visible: visible and self._show_last_fill())
         self.histogram_dock.setVisible(on)
         if on:
             self.histogram_dock.raise_()
@@ -473,6 +480,8 @@ class MainWindow(QMainWindow):
         if busy:
             self.progress_bar.setValue(0)
             self.busy_label.setText(label)
+        # A file job is waited for (busy cursor); a model install runs while the person works on.
+        if any(job.foreground and job.lane != MODELS_LANE for job in self.jobs.running()):
             self.setCursor(Qt.CursorShape.BusyCursor)
         else:
             self.unsetCursor()
@@ -547,7 +556,7 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save(on_saved=self.close):
             event.ignore()
             return
-        self.first_run.cancel()
+        self.installer.cancel()
         self.canvas_keys.remove()
         self.removal.shutdown()
         self.jobs.wait(FILES_LANE)

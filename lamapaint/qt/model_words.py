@@ -1,15 +1,14 @@
-"""What the editor says about the LaMa model, in a photographer's words, and the cheap check
-whether one is installed.
+"""What the editor says about the LaMa model, in a photographer's words, the cheap check
+whether one is installed, and the LaMa store the model installer downloads and imports through.
 
 Nothing here imports torch: the window asks ``model_installed`` before the engine loads.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Callable
 
+from lamapaint.inpaint.installed import weights_on_disk
 from lamapaint.inpaint.types import ChecksumError, DownloadError, UnsafePickleError, WeightsError
 from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.settings import app_paths
@@ -20,27 +19,31 @@ OFFERED_FILENAME = "big-lama.pt"
 OFFERED_URL = "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt"
 OFFERED_SIZE_TEXT = "about 200 MB"
 
-#: Files the engine picks up from the models folder (converted on first use).
-WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".zip")
 IMPORT_FILTER = "LaMa model files (*.pt *.zip *.ckpt *.pth *.safetensors);;All files (*)"
 
 
-def download_offered_model(progress: ProgressCallback, cancel: CancelToken) -> Path:
-    """The job both install routes run (first-run panel, model manager): the offered model, checksummed."""
-    from lamapaint.inpaint.weights import download_model
+class LamaStore:
+    """The LaMa family's downloads and imports, for the model installer (``qt/model_installer.py``).
 
-    return download_model(OFFERED_MODEL, progress, cancel)
+    The engine's weights package (and torch) is imported on the worker thread, at the first call.
+    """
 
+    title = "LaMa model"
 
-def import_model_file(path: Path) -> Callable[[ProgressCallback, CancelToken], Path]:
-    """The job that checks and installs a weights file the person picked."""
+    def download(self, model_id: str, progress: ProgressCallback, cancel: CancelToken) -> Path:
+        """A catalogue model (lamapaint.inpaint.weights.KNOWN_MODELS), checksummed and installed."""
+        from lamapaint.inpaint.weights import download_model
 
-    def job(_progress: ProgressCallback, _cancel: CancelToken) -> Path:
+        return download_model(model_id, progress, cancel)
+
+    def import_file(self, path: Path, progress: ProgressCallback, cancel: CancelToken) -> Path:
+        """A weights file the person picked, checked (no code runs) and installed."""
         from lamapaint.inpaint.weights import import_model
 
         return import_model(path)
 
-    return job
+
+LAMA_STORE = LamaStore()
 
 
 WRONG_FILE = (
@@ -54,18 +57,8 @@ def models_dir() -> Path:
 
 
 def model_installed() -> bool:
-    """Whether the engine will find LaMa weights, checked by listing folders only.
-
-    A stand-in for ``lamapaint.inpaint.weights.installed_models()``, which imports torch. It looks
-    where the engine looks: the models folder, and the torch hub cache where IOPaint keeps big-lama.pt.
-    """
-    folder = models_dir()
-    if folder.is_dir() and any(p.is_file() and p.suffix.lower() in WEIGHT_SUFFIXES for p in folder.iterdir()):
-        return True
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch"
-    )
-    return (Path(torch_home) / "hub" / "checkpoints" / OFFERED_FILENAME).is_file()
+    """Whether the engine will find LaMa weights, checked by listing folders only (no torch)."""
+    return weights_on_disk()
 
 
 def is_offline(exc: BaseException) -> bool:

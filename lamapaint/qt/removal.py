@@ -7,6 +7,10 @@ The engine's planner alone decides how much context each hole gets, exactly as f
 ``lamapaint-cli remove``; the worker composes only the regions it plans and answers with the
 hole's box, filled, which becomes the layer as it is.
 
+This controller owns every status message about a removal (done, cancelled, dropped, failed);
+the window only shows them. The fill histogram's pixels are computed only when the histogram is
+shown (``FillSample``), never on the way to the layer.
+
 One job is in flight at a time: pressing Remove again cancels it and sends a new request with the
 whole current mask (which still holds the old hole). A result is dropped, with a status message,
 when it was superseded or cancelled, or when the pixels the engine read changed meanwhile (a
@@ -15,8 +19,10 @@ layer below hidden/deleted, undo past the point).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -26,7 +32,7 @@ from lamapaint.core.geometry import Rect, mask_bbox
 from lamapaint.core.layers import Layer
 from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import context_margin
-from lamapaint.inpaint.types import InpaintOptions, run_summary
+from lamapaint.inpaint.types import EngineError, InpaintOptions, RunInfo, run_summary
 from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.worker import EngineInfo, InpaintRequest, InpaintResult, InpaintWorker
 
@@ -36,13 +42,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Holes larger than this (in pixels) are beyond what the basic fill does well.
+LARGE_HOLE_PIXELS = 48 * 48
+BASIC_FILL_HINT = "The basic fill is meant for small blemishes; get the LaMa model for larger areas (Remove ▸ Models and Device…)."
+
+
+@dataclass(frozen=True)
+class FillSample:
+    """A finished fill as the histogram reads it: its pixels and the context around the hole,
+    cut out on the first ask (the histogram may never be shown) and kept."""
+
+    name: str
+    request: InpaintRequest
+    patch: np.ndarray  # the hole's box, filled
+
+    @functools.cached_property
+    def pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(filled pixels (n, 3), context pixels (m, 3)): the planner's own margin around the hole."""
+        hole = self.request.hole
+        ring = hole.box.pad(context_margin(hole.box)).clip(hole.width, hole.height)
+        return self.patch[hole.pixels], self.request.composite(ring)[~hole.within(ring)]
+
+
+def done_message(run: RunInfo, hole_pixels: int) -> str:
+    """The status line for a finished removal; a large hole filled by the basic fill gets the hint."""
+    if run.backend != "lama" and hole_pixels > LARGE_HOLE_PIXELS:
+        return f"{run_summary(run)}. {BASIC_FILL_HINT}"
+    return f"{run_summary(run)}."
+
+
 class RemovalController(QObject):
     busyChanged = Signal(bool)
     progress = Signal(float, str)
-    statusMessage = Signal(str)
+    statusMessage = Signal(str)  # every removal message; the window shows them
     engineChanged = Signal(object)  # EngineInfo
-    failed = Signal(str)
-    layerAdded = Signal(object, object, object)  # Layer, filled pixels (n, 3), context pixels (m, 3)
+    failed = Signal(str)  # also said as a status message; the window may show it more loudly
+    layerAdded = Signal(object, object)  # Layer (its run typed in ``layer.run``), FillSample
 
     def __init__(
         self, adapter: "DocumentAdapter", engine_options: Callable[[], InpaintOptions], jobs: JobRunner, parent: QObject | None = None
@@ -74,6 +109,11 @@ class RemovalController(QObject):
         if box.is_empty:
             self.statusMessage.emit("Paint over what you want to remove first.")
             return False
+        try:
+            options = self._engine_options()
+        except EngineError as exc:  # settings the engine refuses: said, never a silent slot exception
+            self._say_failed(str(exc))
+            return False
         if self._pending is not None:
             self._pending.cancel.cancel()  # superseded: the new mask still holds the old hole
         request = InpaintRequest(
@@ -81,7 +121,7 @@ class RemovalController(QObject):
             original=doc.original,
             layers=tuple(doc.layers),
             hole=HoleMask.from_box(doc.height, doc.width, box, doc.mask[box.slices]),
-            options=self._engine_options(),
+            options=options,
             revision=doc.revision,
         )
         self._pending, self._pending_doc = request, doc
@@ -132,6 +172,10 @@ class RemovalController(QObject):
         if not self._is_current(request_id):
             return
         self._finish_pending()
+        self._say_failed(message)
+
+    def _say_failed(self, message: str) -> None:
+        self.statusMessage.emit(message)
         self.failed.emit(message)
 
     def _on_finished(self, result: InpaintResult) -> None:
@@ -149,8 +193,8 @@ class RemovalController(QObject):
             return
         layer = self._make_layer(request, result, f"Removal {len(doc.layers) + 1}")
         doc.add_layer(layer)  # clears the job's own hole; paint added meanwhile stays
-        self.statusMessage.emit(f"{run_summary(result.run)}.")
-        self.layerAdded.emit(layer, result.patch[request.hole.pixels], self._context_pixels(request))
+        self.statusMessage.emit(done_message(result.run, int(np.count_nonzero(request.hole.pixels))))
+        self.layerAdded.emit(layer, FillSample(layer.name, request, result.patch))
 
     @staticmethod
     def _still_applies(doc: "Document", request: InpaintRequest, result: InpaintResult) -> bool:
@@ -167,14 +211,7 @@ class RemovalController(QObject):
     def _make_layer(request: InpaintRequest, result: InpaintResult, name: str) -> Layer:
         """A tight patch: the hole's bounding box, coverage = the hole."""
         hole = request.hole
-        return Layer.create(name, hole.box, result.patch, hole.as_u8(), info=result.run.to_layer_info())
-
-    @staticmethod
-    def _context_pixels(request: InpaintRequest) -> np.ndarray:
-        """The pixels around the hole (the planner's own margin), for the fill histogram."""
-        hole = request.hole
-        ring = hole.box.pad(context_margin(hole.box)).clip(hole.width, hole.height)
-        return request.composite(ring)[~hole.within(ring)]
+        return Layer.create(name, hole.box, result.patch, hole.as_u8(), run=result.run)
 
 
 def _layers_under(layers: tuple[Layer, ...], rect: Rect) -> list[tuple[Rect, int, int]]:

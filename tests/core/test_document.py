@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lamapaint.core.document import Document, DocumentChange
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
+from tests.layer_helpers import layer_from_result
 
 H, W = 48, 64
 
@@ -96,7 +97,7 @@ def test_add_layer_clears_mask_and_undo_brings_it_back() -> None:
     doc = Document(_image())
     doc.fill_polygon([(5, 5), (40, 5), (20, 40)])
     mask = doc.mask.copy()
-    layer = Layer.from_result("Remove object", 255 - doc.original, doc.mask, info={"backend": "test"})
+    layer = layer_from_result("Remove object", 255 - doc.original, doc.mask, info={"backend": "test"})
     assert layer is not None
     doc.add_layer(layer)
     assert not doc.mask.any() and len(doc.layers) == 1
@@ -287,7 +288,7 @@ def test_add_layer_clears_only_its_own_hole_in_one_undo_step() -> None:
     hole = doc.mask[0:40, 0:40].copy()
     doc.fill_rect(Rect(50, 40, 70, 55))  # painted meanwhile, elsewhere
     before = doc.mask.copy()
-    layer = Layer.from_result("Removal 1", np.full((40, 40, 3), 200, np.uint8), hole)
+    layer = layer_from_result("Removal 1", np.full((40, 40, 3), 200, np.uint8), hole)
     doc.add_layer(layer)
     assert not doc.mask[10:30, 10:30].any()
     np.testing.assert_array_equal(doc.mask[40:55, 50:70], 255)

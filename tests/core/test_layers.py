@@ -7,6 +7,7 @@ import pytest
 
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer, LayerStack, blend_into, merge_layers
+from tests.layer_helpers import layer_from_result
 
 
 def _random_layer(rng: np.random.Generator, width: int, height: int, soft: bool) -> Layer:
@@ -81,12 +82,12 @@ def test_from_result_crops_to_the_mask() -> None:
     result = np.full((40, 50, 3), 77, np.uint8)
     mask = np.zeros((40, 50), np.uint8)
     mask[10:20, 5:15] = 255
-    layer = Layer.from_result("Remove object", result, mask, info={"backend": "opencv-telea"}, pad=2)
+    layer = layer_from_result("Remove object", result, mask, info={"backend": "opencv-telea"}, pad=2)
     assert layer is not None
     assert layer.rect == Rect(3, 8, 17, 22)
     assert layer.coverage.sum() == 255 * 100
     assert layer.info == {"backend": "opencv-telea"}
-    assert Layer.from_result("x", result, np.zeros_like(mask)) is None
+    assert layer_from_result("x", result, np.zeros_like(mask)) is None
 
 
 def test_touched_covers_visible_layers_only() -> None:

@@ -159,6 +159,7 @@ def test_unknown_model_name() -> None:
         download_model("nope")
 
 
+@pytest.mark.slow  # downloads, converts and loads a whole generator checkpoint (several seconds)
 def test_end_to_end_download_converts_and_loads(
     tmp_path: Path, state: ServerState, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,7 +68,7 @@ def test_unknown_config_is_a_clear_error() -> None:
         build_generator("huge-lama")
 
 
-@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("config", [pytest.param(c, marks=pytest.mark.slow) if c == "big-lama" else c for c in sorted(CONFIGS)])
 def test_deterministic_weights_are_bit_exact(config: str) -> None:
     checksums = json.loads(require_shared(LAMA_REFERENCE / "det_weights_checksums.json").read_text())[config]
     state = deterministic_state_dict(config)
@@ -82,6 +82,7 @@ def test_deterministic_weights_are_bit_exact(config: str) -> None:
     assert total.hexdigest() == checksums["total_sha256"]
 
 
+@pytest.mark.slow  # big-lama forward passes against the official outputs
 @pytest.mark.parametrize("npz_name", PARITY_FILES)
 def test_parity_with_official_generator(npz_name: str, generators: dict[str, torch.nn.Module]) -> None:
     case = np.load(require_shared(LAMA_REFERENCE / npz_name))
@@ -90,6 +91,7 @@ def test_parity_with_official_generator(npz_name: str, generators: dict[str, tor
     assert (blended - torch.from_numpy(case["blended"])).abs().max().item() <= TOLERANCE
 
 
+@pytest.mark.slow  # big-lama forward passes against the official outputs
 def test_debug_activations_match_layer_by_layer(generators: dict[str, torch.nn.Module]) -> None:
     """Localises a mismatch: the first named sub-module whose output differs is reported."""
     case = np.load(require_shared(LAMA_REFERENCE / "debug_big-lama_40x56_activations.npz"))
@@ -128,6 +130,7 @@ def _module_order(key: str) -> tuple[int, str]:
     return int(path.split(".")[1]), key
 
 
+@pytest.mark.slow  # big-lama forward passes against the official outputs
 @pytest.mark.parametrize(
     "mistake",
     ["fft_norm_backward", "real_imag_as_blocks"],

@@ -21,7 +21,7 @@ def test_from_mask_keeps_only_the_box() -> None:
     assert hole.shape == (50, 80) and hole.box == Rect(30, 10, 61, 26)
     assert hole.pixels.dtype == np.bool_ and hole.pixels.shape == (16, 31) and hole.pixels.sum() == 151
     assert not hole.pixels.flags.writeable
-    np.testing.assert_array_equal(hole.full(), _mask() != 0)
+    np.testing.assert_array_equal(hole.within(Rect.of_image(50, 80)), _mask() != 0)
     np.testing.assert_array_equal(hole.as_u8(), (_mask() != 0)[hole.box.slices].astype(np.uint8) * 255)
 
 
@@ -36,7 +36,7 @@ def test_within_gives_the_hole_of_any_rect() -> None:
 
 def test_empty_and_bad_masks() -> None:
     empty = HoleMask.from_mask(np.zeros((5, 6), np.uint8))
-    assert empty.is_empty and empty.pixels.shape == (0, 0) and not empty.full().any()
+    assert empty.is_empty and empty.pixels.shape == (0, 0) and not empty.within(Rect.of_image(5, 6)).any()
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         HoleMask.from_mask(np.zeros((5, 6, 3), np.uint8))
     with pytest.raises(ValueError, match="outside"):

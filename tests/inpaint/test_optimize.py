@@ -51,7 +51,7 @@ def _to_u8(pred: torch.Tensor) -> torch.Tensor:
     return (pred[0] * 255).clamp(0, 255).to(torch.int16)
 
 
-@pytest.mark.parametrize("config", sorted(FOLDED_COUNTS))
+@pytest.mark.parametrize("config", [pytest.param(c, marks=pytest.mark.slow) if c == "big-lama" else c for c in sorted(FOLDED_COUNTS)])
 def test_every_batchnorm_is_folded_and_the_tree_stays_usable(config: str) -> None:
     gen = _loaded(config)
     assert fold_batchnorm(gen) == FOLDED_COUNTS[config]
@@ -69,6 +69,7 @@ def test_folding_needs_eval_mode() -> None:
         fold_batchnorm(gen)
 
 
+@pytest.mark.slow  # big-lama forward passes (or its prepared fixture)
 def test_a_wrong_fold_would_be_caught() -> None:
     """Adding one BatchNorm's shift twice (a plausible folding bug) breaks parity well beyond the tolerance."""
     case = np.load(require_shared(LAMA_REFERENCE / "debug_big-lama_40x56_activations.npz"))
@@ -81,6 +82,7 @@ def test_a_wrong_fold_would_be_caught() -> None:
     assert (pred - torch.from_numpy(case["pred"])).abs().max().item() > 10 * TOLERANCE
 
 
+@pytest.mark.slow  # big-lama forward passes against the official outputs
 @pytest.mark.parametrize("npz_name", ["debug_big-lama_40x56_activations.npz", "parity_big-lama_256x256.npz"])
 def test_folded_channels_last_fp32_keeps_parity(npz_name: str, folded_fp32: PreparedGenerator) -> None:
     case = np.load(require_shared(LAMA_REFERENCE / npz_name))
@@ -90,6 +92,7 @@ def test_folded_channels_last_fp32_keeps_parity(npz_name: str, folded_fp32: Prep
     assert (pred - torch.from_numpy(case["pred"])).abs().max().item() <= TOLERANCE
 
 
+@pytest.mark.slow  # big-lama forward passes (or its prepared fixture)
 def test_unfolded_nchw_path_is_the_plain_model() -> None:
     case = np.load(require_shared(LAMA_REFERENCE / "debug_big-lama_40x56_activations.npz"))
     prepared = prepare_generator(_loaded("big-lama"), CPU, "fp32", fold=False, channels_last=False)
@@ -99,6 +102,7 @@ def test_unfolded_nchw_path_is_the_plain_model() -> None:
     assert (pred - torch.from_numpy(case["pred"])).abs().max().item() <= TOLERANCE
 
 
+@pytest.mark.slow  # big-lama forward passes (or its prepared fixture)
 def test_prepared_generator_describes_itself_and_freezes_weights(folded_fp32: PreparedGenerator) -> None:
     assert (folded_fp32.device, folded_fp32.precision, folded_fp32.dtype) == (CPU, "fp32", torch.float32)
     assert folded_fp32.channels_last and not folded_fp32.compiled and not folded_fp32.training
@@ -107,6 +111,7 @@ def test_prepared_generator_describes_itself_and_freezes_weights(folded_fp32: Pr
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.slow  # big-lama forward passes (or its prepared fixture)
 def test_bf16_stays_within_two_levels_on_a_photo(folded_fp32: PreparedGenerator) -> None:
     """The bound `auto` relies on: <= 2 uint8 levels on >= 99.9 % of hole pixels (all channels)."""
     x, hole = _photo_input(192, 128)

@@ -138,7 +138,9 @@ def test_fill_hole_returns_the_hole_box_and_never_writes_the_source() -> None:
     assert [i.rect for i in infos] == [r.rect for r in plan]
 
 
-def test_fill_hole_writes_into_a_fresh_source_array_without_copying_it() -> None:
+def test_fill_hole_composes_the_photo_once_and_lama_writes_into_that_array() -> None:
+    """The editor's source composes a fresh array per call: one region holding the box is composed
+    once (the box is cut from it), and LaMa writes its hole pixels into it, copying no region."""
     image = _photo(100, 100)
     mask = np.zeros((100, 100), np.uint8)
     mask[40:60, 40:60] = 255
@@ -149,8 +151,42 @@ def test_fill_hole_writes_into_a_fresh_source_array_without_copying_it() -> None
         fresh.append(image[rect.slices].copy())
         return fresh[-1]
 
-    patch, _ = fill_hole(lambda img, h: np.zeros_like(img), composite, hole, plan_regions(hole, "crop"))
-    assert np.shares_memory(patch, fresh[0]) and not patch[hole.pixels].any()
+    written: list[bool] = []
+
+    def fill(img: np.ndarray, region_hole: np.ndarray) -> np.ndarray:
+        out = lama_fill(RecordingForward(0.0), img, region_hole, out=img)
+        written.append(out is img and np.shares_memory(out, fresh[-1]))
+        return out
+
+    (region,) = plan_regions(hole, "crop")
+    patch, _ = fill_hole(fill, composite, hole, [region])
+    assert len(fresh) == 1 and fresh[0].shape[:2] == (region.rect.height, region.rect.width) and written == [True]
+    assert not patch[hole.pixels].any() and np.array_equal(patch[~hole.pixels], image[hole.box.slices][~hole.pixels])
+    assert patch.flags.c_contiguous and patch.flags.writeable
+
+
+def test_fill_hole_over_several_regions_reads_the_box_as_well() -> None:
+    image = _photo(300, 900)
+    mask = np.zeros((300, 900), np.uint8)
+    for x in (50, 750):
+        mask[100:150, x : x + 50] = 255
+    hole = HoleMask.from_mask(mask)
+    plan = plan_regions(hole, "crop")
+    assert len(plan) == 2
+    reads: list[Rect] = []
+    patch, _ = fill_hole(lambda img, h: np.zeros_like(img), lambda rect: (reads.append(rect), image[rect.slices])[1], hole, plan)
+    assert reads == [hole.box, *(r.rect for r in plan)]
+    assert not patch[hole.pixels].any() and np.array_equal(patch[~hole.pixels], image[hole.box.slices][~hole.pixels])
+    assert image[100:150, 50:100].any()  # a view of the photo is never written
+
+
+def test_lama_fill_without_out_leaves_its_input_alone() -> None:
+    image = _photo(16, 16)
+    hole = np.zeros((16, 16), bool)
+    hole[4:8, 4:8] = True
+    before = image.copy()
+    out = lama_fill(RecordingForward(0.0), image, hole)
+    assert out is not image and np.array_equal(image, before) and not out[hole].any()
 
 
 @pytest.mark.slow

@@ -62,7 +62,8 @@ def test_every_engine_error_is_one_family() -> None:
 def test_run_info_round_trips_through_a_layer_info_in_json() -> None:
     run = _run()
     info = json.loads(json.dumps(run.to_layer_info(), allow_nan=False))
-    assert info["backend"] == "big-lama" and info["precision"] == "bf16"
+    assert info["model"] == "big-lama" and info["precision"] == "bf16"
+    assert "backend" not in info and info["run"]["backend"] == "lama"  # one meaning per name: the family
     assert RunInfo.from_dict(info) == run
 
 

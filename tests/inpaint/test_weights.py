@@ -122,6 +122,7 @@ def test_safetensors_file_loads(tmp_path: Path, fourier_layout: dict[str, torch.
     _assert_same(loaded.state_dict, fourier_layout)
 
 
+@pytest.mark.slow  # saves, converts and loads whole generator checkpoints (several seconds)
 def test_torchscript_weights_are_read_without_running_torchscript(
     tmp_path: Path, fourier: dict[str, torch.Tensor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,6 +217,7 @@ def test_unusable_files_give_clear_errors(tmp_path: Path, kind: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow  # saves, converts and loads whole generator checkpoints (several seconds)
 def test_load_generator_converts_once_then_loads_fast(
     tmp_path: Path, fourier: dict[str, torch.Tensor], monkeypatch: pytest.MonkeyPatch
 ) -> None:

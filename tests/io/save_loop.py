@@ -14,9 +14,9 @@ import numpy as np
 
 from lamapaint.core.document import Document, DocumentSnapshot
 from lamapaint.core.geometry import Rect
-from lamapaint.core.layers import Layer
 from lamapaint.io.autosave import Autosaver
 from lamapaint.io.project import save_project
+from tests.layer_helpers import layer_from_result
 
 VERSIONS = 4
 SESSION_ID = "killed-session"
@@ -30,7 +30,7 @@ def version(k: int) -> Document:
     x = int(rng.integers(0, 80))
     doc.fill_rect(Rect(x, 10, x + 40, 50))
     fill = rng.integers(0, 256, rgb.shape, dtype=np.uint8)
-    layer = Layer.from_result("Remove object", fill, doc.mask, info={"version": k % VERSIONS})
+    layer = layer_from_result("Remove object", fill, doc.mask, info={"version": k % VERSIONS})
     assert layer is not None
     doc.add_layer(layer)
     doc.fill_rect(Rect(5, 60, 5 + 10 * (1 + k % VERSIONS), 90))

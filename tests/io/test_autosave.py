@@ -14,11 +14,11 @@ import pytest
 
 from lamapaint.core.document import Document
 from lamapaint.core.geometry import Rect
-from lamapaint.core.layers import Layer
 from lamapaint.io import autosave, project
 from lamapaint.io.autosave import Autosaver, discard_session, list_recoverable, restore_session
 from lamapaint.io.project import ProjectError
 from lamapaint.settings import app_paths
+from tests.layer_helpers import layer_from_result
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def _doc() -> Document:
     rgb = np.random.default_rng(11).integers(0, 256, (40, 50, 3), dtype=np.uint8)
     doc = Document(rgb, name="beach.jpg")
     doc.fill_rect(Rect(5, 5, 20, 20))
-    layer = Layer.from_result("Remove object", np.ascontiguousarray(rgb[::-1]), doc.mask, info={"backend": "test"})
+    layer = layer_from_result("Remove object", np.ascontiguousarray(rgb[::-1]), doc.mask, info={"backend": "test"})
     assert layer is not None
     doc.add_layer(layer)
     doc.fill_rect(Rect(30, 30, 35, 38))

@@ -58,6 +58,7 @@ from lamapaint.io import images, project
 from lamapaint.io.images import ImageLoadError, load_image_bytes, load_mask
 from lamapaint.io.project import ProjectError, load_project, save_project
 from tests.io.crafted_jpeg import CRAFTED, crafted, pillow_jpeg, repeated_scans
+from tests.layer_helpers import layer_from_result
 
 HEAVY = bool(os.environ.get("LAMAPAINT_FUZZ_HEAVY"))
 RSS_GROWTH_LIMIT = 192 << 20
@@ -135,7 +136,7 @@ def project_seed() -> bytes:
     source = load_image_bytes(image_seeds()["jpeg"], "seed.jpg")
     doc = Document(source.rgb, source=source, name="seed.jpg")
     doc.fill_rect(Rect(2, 2, 10, 12))
-    patch = Layer.from_result("Remove", np.ascontiguousarray(255 - doc.original), doc.mask, info={"seconds": 0.5})
+    patch = layer_from_result("Remove", np.ascontiguousarray(255 - doc.original), doc.mask, info={"seconds": 0.5})
     assert patch is not None
     doc.add_layer(patch)
     soft = Rect(4, 6, 20, 16)

@@ -23,6 +23,7 @@ from lamapaint.io import project
 from lamapaint.io.images import load_image_bytes
 from lamapaint.io.project import ProjectError, load_project, save_project
 from lamapaint.jobs import CancelToken, Cancelled
+from tests.layer_helpers import layer_from_result
 
 
 def _jpeg_bytes(rgb: np.ndarray, orientation: int = 1) -> bytes:
@@ -43,7 +44,7 @@ def _document(with_source: bool = True, orientation: int = 1) -> Document:
         doc = Document(rgb, name="generated")
     h, w = doc.height, doc.width
     doc.fill_polygon([(5, 5), (40, 8), (20, 30)])
-    layer = Layer.from_result("Remove object", np.ascontiguousarray(255 - doc.original), doc.mask, info={"backend": "opencv-telea", "seconds": 0.25})
+    layer = layer_from_result("Remove object", np.ascontiguousarray(255 - doc.original), doc.mask, info={"backend": "opencv-telea", "seconds": 0.25})
     assert layer is not None
     doc.add_layer(layer)
     soft_rect = Rect(w // 3, h // 4, w - 2, h - 3)

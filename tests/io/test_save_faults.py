@@ -18,7 +18,6 @@ from PIL import Image
 
 from lamapaint.core.document import Document
 from lamapaint.core.geometry import Rect
-from lamapaint.core.layers import Layer
 from lamapaint.io.autosave import Autosaver
 from lamapaint.io.export import ExportOptions, export_image
 from lamapaint.io.images import load_image
@@ -26,6 +25,7 @@ from lamapaint.io.project import save_project
 from lamapaint.io.write_errors import explain_write_error
 from lamapaint.settings import Settings, app_paths
 from tests.io.faults import inject_write_fault
+from tests.layer_helpers import layer_from_result
 
 POINTS = ["write", "fsync", "replace"]
 CODES = {"ENOSPC": errno.ENOSPC, "EACCES": errno.EACCES}
@@ -37,7 +37,7 @@ def _document(folder: Path) -> Document:
     Image.fromarray(rgb).save(folder / "beach.png")
     doc = Document(load_image(folder / "beach.png").rgb, source=load_image(folder / "beach.png"))
     doc.fill_rect(Rect(4, 4, 30, 20))
-    layer = Layer.from_result("Remove object", np.ascontiguousarray(rgb[::-1]), doc.mask, info={"backend": "test"})
+    layer = layer_from_result("Remove object", np.ascontiguousarray(rgb[::-1]), doc.mask, info={"backend": "test"})
     assert layer is not None
     doc.add_layer(layer)
     return doc

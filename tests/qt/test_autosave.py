@@ -17,6 +17,7 @@ from lamapaint.core.geometry import Rect
 from lamapaint.io.autosave import Autosaver, list_recoverable
 from lamapaint.io.images import load_image
 from lamapaint.qt import main_window as main_window_module
+from lamapaint.qt.autosave import AUTOSAVE_LANE
 from lamapaint.qt.dialogs.recovery import RecoveryDialog
 from lamapaint.qt.main_window import MainWindow
 from tests.io.faults import inject_write_fault
@@ -112,8 +113,9 @@ def test_autosave_on_a_full_disk_logs_one_line_and_says_so_once(qtbot, doc_windo
         doc_window.autosave.check()
         doc_window.autosave.wait()
         saver._failed_at = None  # retry at once instead of a minute later: the message must not repeat
-    qtbot.waitUntil(lambda: bool(messages), timeout=WAIT_MS)
-    qtbot.wait(50)
+    # Each job's outcome is queued after whatever it reported: once the runner forgot the three
+    # jobs, every failure signal they sent has been delivered.
+    qtbot.waitUntil(lambda: bool(messages) and not doc_window.jobs.running(AUTOSAVE_LANE), timeout=WAIT_MS)
     assert len(messages) == 1 and messages[0].startswith("The disk is full:")
     assert doc_window.statusBar().currentMessage() == messages[0]
     failures = [r for r in caplog.records if r.name == "lamapaint.qt.autosave" and r.levelno >= logging.WARNING]

@@ -33,6 +33,39 @@ def test_window_opens_without_torch() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
+_BASIC_FILL_REMOVAL = """
+import os, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+import numpy as np
+from lamapaint.core.document import Document
+from lamapaint.core.geometry import Rect
+from lamapaint.qt.app import create_app
+from lamapaint.qt.main_window import MainWindow
+app = create_app()
+w = MainWindow()
+w.settings.model = sys.argv[1]
+doc = Document(np.full((64, 80, 3), 120, np.uint8))
+w.set_document(doc)
+doc.fill_rect(Rect(20, 20, 40, 36))
+w.window_actions.remove.trigger()
+deadline = time.monotonic() + 60
+while not doc.layers and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+print(len(doc.layers), doc.layers[0].run.backend if doc.layers else "-", "torch" in sys.modules)
+w.removal.shutdown()
+"""
+
+
+@pytest.mark.parametrize("model", ["auto", "opencv-telea"])
+def test_a_basic_fill_removal_loads_no_torch(model: str, tmp_path: Path) -> None:
+    """A fresh interpreter, no model on disk: the basic fill runs without waiting for torch."""
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO), "LAMAPAINT_HOME": str(tmp_path / "home"), "TORCH_HOME": str(tmp_path / "torch")}
+    out = subprocess.run([sys.executable, "-c", _BASIC_FILL_REMOVAL, model], cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "opencv", "False"]
+
+
 def test_main_help_needs_no_qt() -> None:
     code = "import sys, runpy; sys.argv=['lamapaint','--help']\ntry:\n runpy.run_module('lamapaint', run_name='__main__')\nexcept SystemExit: pass\nprint('PySide6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})

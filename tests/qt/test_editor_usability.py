@@ -250,14 +250,14 @@ def test_model_manager_plain_words(qtbot, monkeypatch: pytest.MonkeyPatch, tmp_p
 
     monkeypatch.setattr(weights, "download_model", offline)
     dialog.start_download()
-    qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert dialog.status.text().startswith("No internet connection") and "Errno" not in dialog.status.text()
     assert dialog.browser_help.isVisibleTo(dialog)
 
     wrong = tmp_path / "holiday.pt"
     wrong.write_bytes(b"this is not a model at all")
     dialog.import_file(wrong)
-    qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert dialog.status.text() == WRONG_FILE
 
 
@@ -349,7 +349,9 @@ def test_installing_a_model_drops_the_cached_fallback(qtbot, doc_window: MainWin
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
     worker = win.removal._worker
     assert worker._backend is not None and worker._backend.fallback_reason
-    win._model_installed(Path("big-lama.safetensors"))
+    from lamapaint.qt.model_words import LAMA_STORE
+
+    win.installer.installed.emit(LAMA_STORE, Path("big-lama.safetensors"))  # as any install route ends
     qtbot.waitUntil(lambda: worker._backend is None, timeout=WAIT_MS)  # the next removal looks again
 
 

@@ -33,7 +33,7 @@ def test_import_lists_model_and_settings_apply(qtbot, tmp_path: Path) -> None:  
     src = tmp_path / "my-weights.safetensors"
     save_file(deterministic_state_dict("lama-fourier"), str(src))
     dialog.import_file(src)
-    qtbot.waitUntil(lambda: dialog._job is None and not dialog.listing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy and not dialog.listing, timeout=WAIT_MS)
     rows = [dialog.installed.item(i).text() for i in range(dialog.installed.count())]
     assert any("lama-fourier" in r and "installed" in r for r in rows), rows
     select(dialog.device_combo, "cpu")
@@ -60,7 +60,7 @@ def test_download_progress_and_cancel(qtbot, monkeypatch: pytest.MonkeyPatch) ->
     assert dialog.cancel_button.isVisibleTo(dialog) and not dialog.download_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=WAIT_MS)
     dialog.cancel_job()
-    qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert "nothing was installed" in dialog.status.text()
     assert dialog.download_button.isEnabled()
 

@@ -17,6 +17,7 @@ from lamapaint.core.layers import Layer
 from lamapaint.inpaint.types import RegionInfo, RunInfo
 from lamapaint.jobs import Cancelled
 from lamapaint.qt.main_window import MainWindow
+from lamapaint.qt.worker import INFERENCE_LANE
 from tests.qt.conftest import drag, make_photo
 
 WAIT_MS = 30_000
@@ -32,6 +33,12 @@ def wait_idle(qtbot, win: MainWindow) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: not win.removal.busy, timeout=WAIT_MS)
 
 
+def wait_engine_done(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    """Until the removal job's outcome (even a dropped or cancelled one) reached the GUI thread:
+    the runner forgets a job only after handling it, so nothing of it can arrive later."""
+    qtbot.waitUntil(lambda: not win.removal.busy and not win.jobs.running(INFERENCE_LANE), timeout=WAIT_MS)
+
+
 def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window: MainWindow, tmp_path: Path) -> None:
     win = doc_window
     win.settings.model = "opencv-telea"
@@ -43,7 +50,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     assert win.removal.busy and win.progress_bar.isVisible()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
     layer = doc.layers[0]
-    assert layer.info["backend"] == "opencv-telea" and layer.info["seconds"] >= 0
+    assert layer.run.model == "opencv-telea" and layer.run.backend == "opencv" and layer.info["seconds"] >= 0
     assert not doc.mask.any()  # the hole was cleared in the same step
     assert win.window_actions.undo.text() == "&Undo Remove object"
     assert layer.id in win.view.layer_items
@@ -70,7 +77,7 @@ def test_remove_with_opencv_then_undo_hide_save_reopen_export(qtbot, doc_window:
     win.open_path(project)
     qtbot.waitUntil(lambda: win.document is not None, timeout=WAIT_MS)
     reopened = win.document
-    assert len(reopened.layers) == 1 and reopened.layers[0].info["backend"] == "opencv-telea"
+    assert len(reopened.layers) == 1 and reopened.layers[0].info["model"] == "opencv-telea"
     run = RunInfo.from_dict(reopened.layers[0].info)  # the run's record survives the project file
     assert run is not None and run == RunInfo.from_dict(layer.info) and run.backend == "opencv" and run.regions
     np.testing.assert_array_equal(reopened.composite(), result)
@@ -100,6 +107,7 @@ def _install_lama_fourier(tmp_path: Path) -> None:
     import_model(weights, name="lama-fourier")
 
 
+@pytest.mark.slow  # a real network twice: the editor and the CLI
 @pytest.mark.parametrize("strategy", ["auto", "full"])
 def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path: Path, strategy: str) -> None:
     """The planner alone decides the context: the editor's result is the CLI's, pixel for pixel."""
@@ -119,7 +127,7 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
     win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=4 * WAIT_MS)  # loads torch and the model
     layer = doc.layers[0]
-    assert layer.info["backend"] == "lama-fourier" and layer.info["precision"] == "fp32" and not win.first_run.isVisible()
+    assert layer.run.model == "lama-fourier" and layer.run.precision == "fp32" and not win.first_run.isVisible()
 
     argv = ["remove", str(photo), "--mask", str(mask_path), "-o", str(out), "--device", "cpu", "--precision", "fp32",
             "--strategy", strategy, "-q"]
@@ -133,13 +141,15 @@ def test_editor_and_cli_make_the_same_pixels(qtbot, window: MainWindow, tmp_path
         assert [r.rect for r in run.regions] == [Rect(0, 0, 400, 320)]
 
 
-def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated: "_GatedBackend") -> None:
-    """The GUI thread sends the hole's box and a frozen view of the layers, not a crop of the composite."""
+def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated: "_GatedBackend", monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GUI thread sends the hole's box and a frozen view of the layers, not a crop of the
+    composite, and composes no photo pixels when the result comes back (the histogram is closed)."""
     win = doc_window
     doc = win.document
     seen: list = []
     submit = win.removal._worker.submit
     win.removal._worker.submit = lambda request: (seen.append(request), submit(request))[1]
+    gui_composites = _count_gui_thread_composites(monkeypatch)
     paint_object(qtbot, win)
     win.window_actions.remove.trigger()
     (request,) = seen
@@ -148,6 +158,54 @@ def test_the_request_copies_no_photo_pixels(qtbot, doc_window: MainWindow, gated
     gated.gate.set()
     qtbot.waitUntil(lambda: len(doc.layers) == 1, timeout=WAIT_MS)
     assert doc.layers[0].rect == request.hole.box
+    assert gui_composites == []
+    # the histogram, once shown, composes the fill's surroundings once, then keeps them
+    win.window_actions.show_histogram.setChecked(True)
+    assert len(gui_composites) == 1 and "Removal 1" in win._histogram.caption.text()
+    win.window_actions.show_histogram.setChecked(False)
+    win.window_actions.show_histogram.setChecked(True)
+    assert len(gui_composites) == 1
+
+
+def _count_gui_thread_composites(monkeypatch: pytest.MonkeyPatch) -> list[Rect]:
+    """Every LayerStack.composite that runs on the GUI thread, by its region."""
+    from lamapaint.core.layers import LayerStack
+
+    calls: list[Rect] = []
+    composite = LayerStack.composite
+
+    def counting(self, original, region):  # noqa: ANN001, ANN202
+        if threading.current_thread() is threading.main_thread():
+            calls.append(region)
+        return composite(self, original, region)
+
+    monkeypatch.setattr(LayerStack, "composite", counting)
+    return calls
+
+
+def test_a_large_basic_fill_is_one_status_message_with_the_hint(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The removal controller alone words a removal's status line; the window only shows it."""
+    win = doc_window
+    win.settings.model = "opencv-telea"
+    shown: list[str] = []
+    monkeypatch.setattr(win, "show_message", shown.append)
+    win.removal.statusMessage.disconnect()
+    win.removal.statusMessage.connect(win.show_message)
+    win.document.fill_rect(Rect(30, 20, 90, 76))  # 60 x 56 px: beyond what the basic fill does well
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    (message,) = shown
+    assert message.startswith("Removed in ") and "meant for small blemishes" in message
+
+
+def test_settings_the_engine_refuses_are_said_not_raised(qtbot, doc_window: MainWindow, dialogs) -> None:  # noqa: ANN001
+    """A bad option set in memory (a file is checked on load) fails the removal with a message."""
+    win = doc_window
+    win.settings.strategy = "tile"
+    paint_object(qtbot, win)
+    assert win.removal.remove() is False
+    assert "unknown strategy" in win.statusBar().currentMessage() and not win.removal.busy
+    assert any("unknown strategy" in text for text in dialogs.asked)
 
 
 class _GatedBackend:
@@ -192,7 +250,7 @@ def test_cancel_keeps_document(qtbot, doc_window: MainWindow, gated: _GatedBacke
     qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
     assert not win.removal.busy and not win.progress_bar.isVisible()
     gated.gate.set()
-    qtbot.wait(100)
+    wait_engine_done(qtbot, win)
     assert len(win.document.layers) == 0 and np.array_equal(win.document.mask, mask)
     assert "cancelled" in win.statusBar().currentMessage()
 
@@ -232,8 +290,7 @@ def test_stale_result_is_dropped(qtbot, doc_window: MainWindow, gated: _GatedBac
     patch = np.zeros((10, 10, 3), np.uint8)
     doc.add_layer(Layer.create("under", Rect(40, 30, 50, 40), patch, np.full((10, 10), 255, np.uint8)), clear_mask=False)
     gated.gate.set()
-    wait_idle(qtbot, win)
-    qtbot.wait(50)
+    wait_engine_done(qtbot, win)
     assert [layer.name for layer in doc.layers] == ["under"]
     assert "dropped" in win.statusBar().currentMessage()
     assert doc.mask[48, 64] == 255  # the hole is still painted: Remove can run again
@@ -310,3 +367,28 @@ def test_engine_errors_reach_the_user_in_their_own_words() -> None:
 
     assert _describe(NoWeightsError("no LaMa weights installed")) == "no LaMa weights installed"
     assert _describe(ValueError("bad crop")) == "Removal failed: bad crop"
+
+
+def test_a_hand_edited_strategy_is_reset_and_remove_works(qtbot, dialogs) -> None:  # noqa: ANN001
+    """``"strategy": "tile"`` in the settings file once made Remove fail inside a slot, silently."""
+    import json
+
+    from lamapaint.settings import app_paths
+
+    path = app_paths().settings_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"strategy": "tile", "model": "opencv-telea", "brush_size": 14}), encoding="utf-8")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.settings.strategy == "auto" and win.settings.model == "opencv-telea" and win.settings.brush_size == 14
+    assert 'strategy ("tile")' in win.statusBar().currentMessage()
+    win.show()
+    qtbot.waitExposed(win)
+    win.first_run.hide()
+    win.set_document(Document(make_photo()))
+    win.view.fit()
+    paint_object(qtbot, win)
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
+    assert win.document.layers[0].run.model == "opencv-telea" and not dialogs.asked
+    win.close()

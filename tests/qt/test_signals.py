@@ -54,3 +54,33 @@ def test_project_path_is_a_document_change_that_retitles(qtbot, window: MainWind
     assert seen == [1] and window.windowTitle().startswith("holiday.lamapaint — ")
     doc.set_project_path(tmp_path / "holiday.lamapaint")  # no change: no signal
     assert seen == [1] and doc.snapshot().project_path == tmp_path / "holiday.lamapaint"
+
+
+def test_opening_a_document_rebuilds_the_history_panel_once(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    rebuilds: list[int] = []
+    window.history_panel.list.model().modelReset.connect(lambda: rebuilds.append(1))
+    window.set_document(Document(make_photo()))
+    assert rebuilds == [1] and window.history_panel.list.count() == 1
+    window.set_document(None)
+    assert rebuilds == [1, 1] and window.history_panel.list.count() == 0
+
+
+def test_the_layers_panel_reads_each_layers_record_typed_never_reparsing(qtbot, window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    import numpy as np
+
+    from lamapaint.core import run_record
+    from lamapaint.core.geometry import Rect
+    from lamapaint.core.layers import Layer
+    from tests.io.test_project_runs import OLD_INFO
+
+    doc = Document(make_photo())
+    for i in range(3):  # as a project file hands them over: infos in the older format
+        doc.add_layer(Layer.create(f"Removal {i + 1}", Rect(10 * i, 5, 10 * i + 8, 13), np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 255, np.uint8), info=dict(OLD_INFO)), clear_mask=False)
+    parses: list[int] = []
+    parse = run_record.RunInfo.from_dict.__func__
+    monkeypatch.setattr(run_record.RunInfo, "from_dict", classmethod(lambda cls, data: (parses.append(1), parse(cls, data))[1]))
+    window.set_document(doc)
+    doc.set_layer_visible(doc.layers[0].id, False)
+    doc.rename_layer(doc.layers[1].id, "Sky")
+    assert window.layers_panel.list.count() == 4 and parses == []
+    assert "with the basic fill" in window.layers_panel.list.item(0).toolTip()

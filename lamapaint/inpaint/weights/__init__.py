@@ -1,4 +1,4 @@
-"""Generator weights, one module per job (see docs/ARCHITECTURE.md, Weights):
+"""Generator weights, one module per job (see docs/MODELS.md):
 
 - :mod:`.deterministic`: seeded test weights (``deterministic_state_dict``, used outside the repo);
 - :mod:`.catalogue`: the published models that can be downloaded (``KNOWN_MODELS``);

@@ -18,6 +18,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from lamapaint.inpaint.installed import torch_hub_checkpoints
 from lamapaint.inpaint.lama import CONFIGS
 from lamapaint.inpaint.types import WeightsError
 from lamapaint.inpaint.weights.catalogue import KNOWN_MODELS, known_model_for_file
@@ -200,21 +201,13 @@ def _rank(model: InstalledModel) -> tuple[int, str]:
     return (2 if model.config == "lama-fourier" else 3), model.name
 
 
-def _torch_hub_checkpoints() -> Path:
-    """IOPaint/lama-cleaner keep big-lama.pt here (honours TORCH_HOME and XDG_CACHE_HOME)."""
-    home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torch"
-    )
-    return Path(home) / "hub" / "checkpoints"
-
-
 def find_existing_weights() -> list[Path]:
     """Weights files already on disk that are not converted yet: loose files in models_dir, the torch hub cache."""
     found: list[Path] = []
     models = models_dir()
     if models.is_dir():
         found += sorted(p for p in models.iterdir() if p.is_file() and p.suffix in _CANDIDATE_SUFFIXES)
-    hub = _torch_hub_checkpoints()
+    hub = torch_hub_checkpoints()
     found += [
         hub / spec.filename
         for spec in KNOWN_MODELS.values()

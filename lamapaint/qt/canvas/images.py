@@ -21,13 +21,14 @@ def wrap_rgb(rgb: np.ndarray) -> QImage:
 
 
 def rgba_image(rgb: np.ndarray, alpha: np.ndarray) -> QImage:
-    """An owned RGBA QImage from a small patch and its coverage (layers)."""
+    """An owned RGBA QImage from a small patch and its coverage (layers): the pixels are copied
+    once, straight into the image's own buffer."""
     h, w, _ = rgb.shape
-    buf = np.empty((h, w, 4), np.uint8)
+    img = QImage(w, h, QImage.Format.Format_RGBA8888)
+    buf = np.frombuffer(img.bits(), np.uint8).reshape(h, img.bytesPerLine())[:, : w * 4].reshape(h, w, 4)
     buf[..., :3] = rgb
     buf[..., 3] = alpha
-    img = QImage(buf.data, w, h, w * 4, QImage.Format.Format_RGBA8888)
-    return img.copy()  # detach from ``buf``
+    return img
 
 
 def wrap_mask(mask: np.ndarray) -> QImage:

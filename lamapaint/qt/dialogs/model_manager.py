@@ -1,10 +1,11 @@
 """Model manager: what is installed, download big-lama (progress, checksum, cancel), import a
 local file, choose model, device, precision and strategy. Choices go to Settings.
 
-Listing the installed models and the devices needs the engine's weights module and torch (about
-2 s the first time), so it runs as a job on the dialog's own lane, like downloads and imports: the
-window never waits for it. Progress reaches the dialog through queued signals, and closing the
-dialog cancels a running download.
+Downloads and imports go through the window's ``ModelInstaller`` (shared with the first-run panel,
+on the window's job runner: the status bar shows them and its Cancel stops them). Listing the
+installed models and the devices needs the engine's weights module and torch (about 2 s the first
+time), so it runs as a job on the same models lane, after a running install: the window never
+waits for it. Closing the dialog cancels a download or import it started.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -31,17 +32,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lamapaint.jobs import CancelToken
 from lamapaint.qt.dialogs.model_choices import DEVICE_CHOICES, MODEL_CHOICES, PRECISION_CHOICES, STRATEGY_CHOICES, Choice
-from lamapaint.qt.jobs import Job, JobRunner
+from lamapaint.qt.jobs import JobRunner
+from lamapaint.qt.model_installer import MODELS_LANE, ModelInstaller, ModelStore
 from lamapaint.qt.model_words import (
     IMPORT_FILTER,
+    LAMA_STORE,
     OFFERED_FILENAME,
+    OFFERED_MODEL,
     OFFERED_SIZE_TEXT,
     browser_download_text,
     describe_model_error,
-    download_offered_model,
-    import_model_file,
     is_offline,
     models_dir,
 )
@@ -49,20 +50,20 @@ from lamapaint.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MODELS_LANE = "models"
 #: The devices every machine has: offered until the lookup says what else there is.
 ALWAYS_THERE = ("auto", "cpu")
 
 
 class ModelManagerDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, installer: ModelInstaller | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models and Device")
         self.setMinimumWidth(560)
         self._settings = settings
-        self._jobs = JobRunner(self)
-        self._jobs.lane(MODELS_LANE)
-        self._job: Job | None = None
+        # The window passes its own; on its own (a test, a tool) the dialog makes one.
+        self.installer = installer if installer is not None else ModelInstaller(JobRunner(self), self)
+        self._jobs = self.installer.jobs
+        self._started_here = False  # closing cancels only an install this dialog started
         self._lookups = 0  # listings queued or running
 
         self.installed = QListWidget(self)
@@ -125,6 +126,17 @@ class ModelManagerDialog(QDialog):
         self.download_button.clicked.connect(self.start_download)
         self.import_button.clicked.connect(self._ask_import)
         self.cancel_button.clicked.connect(self.cancel_job)
+        self._following = [
+            (self.installer.started, self._on_started),
+            (self.installer.progress, self._on_progress),
+            (self.installer.installed, self._on_installed),
+            (self.installer.failed, self._on_failed),
+            (self.installer.cancelled, self._on_cancelled),
+        ]
+        for signal, slot in self._following:
+            signal.connect(slot)
+        if self.installer.busy:  # opened while the first-run panel downloads: follow it
+            self._on_started(self.installer.label)
         self.refresh()
 
     def refresh(self) -> None:
@@ -159,9 +171,14 @@ class ModelManagerDialog(QDialog):
         combo.blockSignals(False)
         combo.currentIndexChanged.emit(combo.currentIndex())
 
-    # -- download / import ----------------------------------------------------------------------
+    # -- download / import (any install the installer runs shows here) --------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a download or import runs (started here or elsewhere)."""
+        return self.installer.busy
+
     def start_download(self) -> None:
-        self._run_job("Downloading the LaMa model…", download_offered_model)
+        self._started_here = self.installer.download(LAMA_STORE, OFFERED_MODEL) or self._started_here
 
     def _ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home()), IMPORT_FILTER)
@@ -169,28 +186,11 @@ class ModelManagerDialog(QDialog):
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
-        self._run_job(f"Checking {path.name}…", import_model_file(path))
+        self._started_here = self.installer.import_file(LAMA_STORE, path) or self._started_here
 
     def cancel_job(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self.installer.cancel():
             self.status.setText("Cancelling…")
-
-    def _run_job(self, label: str, fn: Callable[[Callable[[float, str], None], CancelToken], Any]) -> None:
-        if self._job is not None:
-            return
-        self._set_running(True)
-        self.browser_help.setVisible(False)
-        self.status.setText(label)
-        self._job = self._jobs.submit(
-            MODELS_LANE,
-            label,
-            fn,
-            on_done=self._on_done,
-            on_failed=self._on_failed,
-            on_cancelled=self._on_cancelled,
-            on_progress=self._on_progress,
-        )
 
     def _set_running(self, running: bool) -> None:
         self.download_button.setEnabled(not running)
@@ -199,18 +199,23 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(running)
         self.progress.setValue(0)
 
+    def _on_started(self, label: str) -> None:
+        self._set_running(True)
+        self.browser_help.setVisible(False)
+        self.status.setText(label)
+
     def _job_over(self) -> None:
         self._set_running(False)
-        self._job = None
+        self._started_here = False
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
         if message:
             self.status.setText(message)
 
-    def _on_done(self, path: object) -> None:
+    def _on_installed(self, _store: ModelStore, path: Path) -> None:
         self._job_over()
-        self.status.setText(f"Installed {Path(str(path)).stem}; the next removal uses it.")
+        self.status.setText(f"Installed {path.stem}; the next removal uses it.")
         self.refresh()
 
     def _on_failed(self, exc: BaseException) -> None:
@@ -230,8 +235,13 @@ class ModelManagerDialog(QDialog):
         settings.strategy = self.strategy_combo.currentData()
 
     def done(self, result: int) -> None:
-        """Closing the dialog (OK, Cancel, Esc, the title bar) cancels a running download or import."""
-        self.cancel_job()
+        """Closing the dialog (OK, Cancel, Esc, the title bar) cancels a download or import it started,
+        and stops following the installer (the window's lives on)."""
+        if self._started_here:
+            self.cancel_job()
+        following, self._following = self._following, []
+        for signal, slot in following:
+            signal.disconnect(slot)
         super().done(result)
 
 

@@ -1,7 +1,7 @@
 """History panel: the undo stack as a list; clicking a row undoes or redoes up to it.
 
 It rebuilds on ``historyChanged`` only: once per recorded step (a whole stroke is one), never per
-brush stamp, and once after a click walks several steps.
+brush stamp, once when a document opens, and once after a click walks several steps.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list)
         self.list.currentRowChanged.connect(self._on_row)
-        adapter.historyChanged.connect(self.refresh)
-        adapter.documentReplaced.connect(self.refresh)
+        adapter.historyChanged.connect(self.refresh)  # also emitted when a document is set: one rebuild on open
         self.refresh()
 
     def refresh(self) -> None:
@@ -50,7 +49,7 @@ class HistoryPanel(QWidget):
                 self.list.addItem(item)
             self.list.setCurrentRow(len(done))
         finally:
-            self._updating = False  # setting the current row ourselves, or walking the history
+            self._updating = False
 
     def _on_row(self, row: int) -> None:
         doc = self._adapter.document
@@ -65,5 +64,5 @@ class HistoryPanel(QWidget):
             for _ in range(row - done):
                 doc.redo()
         finally:
-            self._updating = False  # setting the current row ourselves, or walking the history
+            self._updating = False
         self.refresh()

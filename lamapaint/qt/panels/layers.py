@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lamapaint.core.layers import Layer
 from lamapaint.inpaint.types import RunInfo, run_details, run_summary
 from lamapaint.qt.document_adapter import DocumentAdapter
 
@@ -99,7 +100,7 @@ class LayersPanel(QWidget):
                     | Qt.ItemFlag.ItemIsDragEnabled
                 )
                 item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-                item.setToolTip(describe_layer(layer.info))
+                item.setToolTip(describe_layer(layer))
                 self.list.addItem(item)
                 if layer.id == selected:
                     self.list.setCurrentItem(item)
@@ -138,7 +139,7 @@ class LayersPanel(QWidget):
         layer_id = self.selected_layer_id()
         if doc is not None and layer_id:
             layer = doc.layers.find(layer_id)
-            QMessageBox.information(self, layer.name, describe_layer(layer.info))
+            QMessageBox.information(self, layer.name, describe_layer(layer))
 
     def context_menu(self) -> QMenu | None:
         """The right-click menu for the selected layer; None on the original's row."""
@@ -208,12 +209,26 @@ class LayersPanel(QWidget):
             self.refresh()
 
 
-def describe_layer(info: dict) -> str:
+def describe_layer(layer: Layer) -> str:
     """A layer's tooltip: the plain summary, then the technical details of its run (or runs)."""
-    merged = info.get("merged_from")
-    if isinstance(merged, list):
-        return "\n\n".join([f"Merged from {len(merged)} layer{'s' if len(merged) != 1 else ''}:"] + [f"{part.get('name', 'Layer')}: {describe_layer(part)}" for part in merged])
-    run = RunInfo.from_dict(info)
+    if isinstance(layer.info.get("merged_from"), list):
+        return _describe_merged(layer.info["merged_from"])
+    return _describe_run(layer.run)
+
+
+def _describe_merged(parts: list) -> str:
+    """A merge keeps its parts' file records only (a part may be a merge itself)."""
+    lines = [f"Merged from {len(parts)} layer{'s' if len(parts) != 1 else ''}:"]
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        nested = part.get("merged_from")
+        text = _describe_merged(nested) if isinstance(nested, list) else _describe_run(RunInfo.from_dict(part))
+        lines.append(f"{part.get('name', 'Layer')}: {text}")
+    return "\n\n".join(lines)
+
+
+def _describe_run(run: RunInfo | None) -> str:
     if run is None:
         return "No details were kept for this layer."
     return f"{run_summary(run)}\n\n{run_details(run)}"
