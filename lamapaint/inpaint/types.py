@@ -117,8 +117,15 @@ class RunInfo:
     scale: float  # the smallest region scale (1.0 = everything at native resolution)
     work_pixels: int  # the per-forward budget that was in force
     network_pixels: int  # sum over regions, after padding
-    seconds: float
+    seconds: float  # the fill itself (every region)
     regions: tuple[RegionInfo, ...] = field(default_factory=tuple)
+    load_seconds: float = 0.0  # loading the model for this run (0 when it was already loaded)
+    total_seconds: float = 0.0  # what the person waited, load included; 0 when not measured (the CLI)
+
+    @property
+    def whole_seconds(self) -> float:
+        """The whole time the run took: measured end to end where it was, else load plus fill."""
+        return max(self.total_seconds, self.seconds + self.load_seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able (a layer's info in a project file)."""
@@ -154,10 +161,13 @@ class RunInfo:
                 network_pixels=int(data.get("network_pixels", 0)),
                 seconds=float(data["seconds"]),
                 regions=regions,
+                load_seconds=float(data.get("load_seconds", 0.0)),  # absent in older projects
+                total_seconds=float(data.get("total_seconds", 0.0)),
             )
         except (KeyError, TypeError, ValueError, IndexError):
             return None
-        return info if math.isfinite(info.seconds) and math.isfinite(info.scale) else None
+        finite = all(math.isfinite(x) for x in (info.seconds, info.scale, info.load_seconds, info.total_seconds))
+        return info if finite else None
 
     def to_layer_info(self) -> dict[str, Any]:
         """A result layer's info: the headline fields at the top (as in 0.1 projects), the record under "run"."""
@@ -215,8 +225,10 @@ def method_name(info: RunInfo) -> str:
 
 
 def run_summary(info: RunInfo) -> str:
-    """One plain line for the status bar: "Removed in 2.2 s with LaMa"."""
-    return f"Removed in {info.seconds:.1f} s with {method_name(info)}"
+    """One plain line for the status bar: "Removed in 2.2 s with LaMa", the whole time, model load included."""
+    line = f"Removed in {info.whole_seconds:.1f} s with {method_name(info)}"
+    said = info.backend == "lama" and info.load_seconds >= 0.05
+    return f"{line} (loading the model took {info.load_seconds:.1f} s)" if said else line
 
 
 def run_brief(info: RunInfo) -> str:
@@ -235,6 +247,7 @@ def run_details(info: RunInfo) -> str:
         f"Device: {info.device}, precision {info.precision}",
         f"Strategy: {info.strategy} (asked: {info.requested_strategy}), {where}",
         f"Passes: {len(info.regions)}, {info.network_pixels / 1e6:.2f} MP through the network",
-        f"Time: {info.seconds:.2f} s",
+        f"Time: {info.whole_seconds:.2f} s in all"
+        + (f" (model load {info.load_seconds:.2f} s, fill {info.seconds:.2f} s)" if info.load_seconds > 0 else f" (fill {info.seconds:.2f} s)"),
     ]
     return "\n".join(lines)
