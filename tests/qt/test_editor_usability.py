@@ -195,6 +195,24 @@ def test_compare_shows_original_badge_and_menu_names_the_key(qtbot, doc_window: 
     assert "Hold \\" in win.window_actions.compare.text()
 
 
+def test_compare_hides_the_painted_mask_too(qtbot, doc_window: MainWindow) -> None:
+    """"Original" is the photo alone: the red mask overlay goes while comparing and comes back after."""
+    win = doc_window
+    win.document.fill_rect(Rect(10, 10, 40, 40))
+    mask = win.view.mask_item
+    assert mask.isVisible()
+    win.window_actions.compare.trigger()
+    assert not mask.isVisible()
+    win.window_actions.compare.trigger()
+    assert mask.isVisible()
+    qtbot.keyPress(win.view, Qt.Key.Key_Backslash)
+    assert not mask.isVisible()
+    win.set_document(Document(make_photo()))  # a photo opened while comparing starts without its mask shown
+    assert not win.view.mask_item.isVisible()
+    qtbot.keyRelease(win.view, Qt.Key.Key_Backslash)
+    assert win.view.mask_item.isVisible()
+
+
 # -- 4: grow ------------------------------------------------------------------------------------
 def test_grow_step_scales_with_the_photo() -> None:
     from lamapaint.core.mask import grow_step

@@ -77,6 +77,7 @@ class CanvasView(QGraphicsView):
         self.image_item = ImageItem(doc.original)
         scene.addItem(self.image_item)
         self.mask_item = MaskItem(doc.mask)
+        self.mask_item.setVisible(not self.comparing)
         scene.addItem(self.mask_item)
         scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
         self.sync_layers()
@@ -124,8 +125,11 @@ class CanvasView(QGraphicsView):
         self._apply_compare()
 
     def _apply_compare(self) -> None:
+        """"Original" means the photo alone: no removal layers and no painted mask over it."""
         for item in self.layer_items.values():
             item.setVisible(item.layer.visible and not self.comparing)
+        if self.mask_item is not None:
+            self.mask_item.setVisible(not self.comparing)
         self.compare_badge.setVisible(self.comparing and self.doc is not None)
         self._place_badge()
 
