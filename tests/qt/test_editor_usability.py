@@ -380,3 +380,21 @@ def test_size_box_keeps_brackets_and_enter(qtbot, doc_window: MainWindow) -> Non
     qtbot.keyClick(win.brush_spin, Qt.Key.Key_BracketRight)
     qtbot.keyClick(win.brush_spin, Qt.Key.Key_Return)
     assert win.brush_spin.value() == 40 and not win.removal.busy and win.document.mask.any()
+
+
+def test_the_brush_outline_follows_a_zoom_key_without_a_mouse_move(qtbot, doc_window: MainWindow) -> None:
+    """Ctrl+1 (Actual Pixels) or Ctrl+0 moves the photo under a still pointer: the outline moves with it."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    win = doc_window
+    vp = win.view.viewport()
+    at = QPointF(vp.width() / 2 + 37, vp.height() / 2 + 21)
+    move = QMouseEvent(QEvent.Type.MouseMove, at, QPointF(vp.mapToGlobal(at.toPoint())), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, move)
+    assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+    for action in (win.window_actions.zoom_100, win.window_actions.zoom_in, win.window_actions.zoom_fit):
+        action.trigger()
+        assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+    win.window_actions.tool_eraser.trigger()  # a tool switch redraws it where the pointer is
+    assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())

@@ -54,6 +54,7 @@ class CanvasView(QGraphicsView):
         self._compare_held = False
         self._compare_toggled = False
         self._cursor_scene: QPointF | None = None
+        self._cursor_viewport: QPointF | None = None  # where the pointer last was, to redraw the outline after a zoom
         self._selected_layer: str | None = None
         # A label over the viewport, not in a layout: showing it moves nothing.
         self.compare_badge = QLabel("Original", self.viewport())
@@ -157,6 +158,7 @@ class CanvasView(QGraphicsView):
         self.scale(zoom, zoom)
         self._scroll_to_keep(before, anchor)
         self.zoomChanged.emit(zoom)
+        self._refresh_cursor_outline()
         self.viewport().update()
 
     def _scroll_to_keep(self, scene_point: QPointF, anchor: QPointF) -> None:
@@ -181,6 +183,7 @@ class CanvasView(QGraphicsView):
         self.scale(zoom, zoom)
         self.centerOn(self.doc.width / 2, self.doc.height / 2)
         self.zoomChanged.emit(self.zoom)
+        self._refresh_cursor_outline()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0)
@@ -201,6 +204,7 @@ class CanvasView(QGraphicsView):
             self._tool.cancel(self)
         self._tool = tool
         self.viewport().setCursor(tool.cursor)
+        self._refresh_cursor_outline()
         self.viewport().update()
 
     def set_pan_tool(self, tool: "Tool") -> None:
@@ -242,6 +246,7 @@ class CanvasView(QGraphicsView):
             self.zoom_by(WHEEL_STEP**steps, event.position())
 
     def leaveEvent(self, event) -> None:  # noqa: ANN001 - QEvent
+        self._cursor_viewport = None
         self._update_cursor_outline(None)
         self.cursorMoved.emit(None)
         super().leaveEvent(event)
@@ -253,18 +258,30 @@ class CanvasView(QGraphicsView):
             tool = self._pan_tool if pressed else self._tool
             if tool is not None:
                 self.viewport().setCursor(tool.cursor)
+            self.viewport().update()  # the brush outline goes while panning and comes back after
         elif key == Qt.Key.Key_Backslash:
             self._compare_held = pressed
             self._apply_compare()
 
     # -- overlays -------------------------------------------------------------------------------
     def _track_cursor(self, pos: QPointF) -> None:
+        self._cursor_viewport = QPointF(pos)
         scene = self.mapToScene(pos.toPoint())
         self._update_cursor_outline(scene)
         if self.doc is not None and 0 <= scene.x() < self.doc.width and 0 <= scene.y() < self.doc.height:
             self.cursorMoved.emit((int(scene.x()), int(scene.y())))
         else:
             self.cursorMoved.emit(None)
+
+    @property
+    def brush_outline_centre(self) -> QPointF | None:
+        """Where the brush outline is drawn (scene coordinates); None when the pointer is away."""
+        return self._cursor_scene
+
+    def _refresh_cursor_outline(self) -> None:
+        """The pointer stays put while the image moves under it (a zoom key, Fit): the outline follows at once."""
+        if self._cursor_viewport is not None:
+            self._track_cursor(self._cursor_viewport)
 
     def _update_cursor_outline(self, scene: QPointF | None) -> None:
         """Repaint only around the old and the new brush outline."""
