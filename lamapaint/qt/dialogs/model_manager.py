@@ -161,7 +161,7 @@ class ModelManagerDialog(QDialog):
 
     # -- download / import ----------------------------------------------------------------------
     def start_download(self) -> None:
-        self._run_job("Downloading the LaMa model…", download_offered_model)
+        self._run_job("Downloading the LaMa model…", download_offered_model, "Cancel download")
 
     def _ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Import a LaMa model file", str(Path.home()), IMPORT_FILTER)
@@ -169,16 +169,18 @@ class ModelManagerDialog(QDialog):
             self.import_file(Path(name))
 
     def import_file(self, path: Path) -> None:
-        self._run_job(f"Checking {path.name}…", import_model_file(path))
+        self._run_job(f"Checking {path.name}…", import_model_file(path), "Cancel import")
 
     def cancel_job(self) -> None:
         if self._job is not None:
             self._job.cancel()
             self.status.setText("Cancelling…")
 
-    def _run_job(self, label: str, fn: Callable[[Callable[[float, str], None], CancelToken], Any]) -> None:
+    def _run_job(self, label: str, fn: Callable[[Callable[[float, str], None], CancelToken], Any], cancel_text: str) -> None:
+        """Run a download or an import; ``cancel_text`` names what its Cancel button stops."""
         if self._job is not None:
             return
+        self.cancel_button.setText(cancel_text)
         self._set_running(True)
         self.browser_help.setVisible(False)
         self.status.setText(label)
