@@ -398,3 +398,13 @@ def test_the_brush_outline_follows_a_zoom_key_without_a_mouse_move(qtbot, doc_wi
         assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
     win.window_actions.tool_eraser.trigger()  # a tool switch redraws it where the pointer is
     assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+
+
+def test_the_auto_remove_toggle_says_what_it_does(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    action = window.window_actions.auto_remove
+    button = window.tools_toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton)
+    assert "remove" in button.text().lower() and "stroke" in button.text().lower()
+    assert "stroke" in button.toolTip() and "Remove" in button.toolTip()
