@@ -76,7 +76,7 @@ class Actions(QObject):
         # Remove
         self.remove = _action(self, "&Remove Object", ["Return", "Enter"], "Fill the painted area from its surroundings")
         self.cancel_removal = _action(self, "&Cancel Removal", "Ctrl+.", "Stop the running removal")
-        self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "When on, every brush or lasso stroke is removed as soon as you finish it (quick touch-ups); when off, press Remove", checkable=True)
+        self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "On: each stroke is removed as soon as you finish it (quick touch-ups). Off: press Remove", checkable=True)
         self.models = _action(self, "&Models and Device…", None, "Install LaMa models; choose device and precision")
         self.show_histogram = _action(self, "Fill &Histogram", None, "RGB histogram of the last fill against its surroundings", checkable=True)
         # Help
