@@ -13,6 +13,10 @@ from lamapaint.qt.tools.hand import HandTool
 from lamapaint.qt.tools.shapes import LassoTool, RectTool
 
 
+#: A QAction property naming the F1 list's group for an action that sits in no menu (a panel's keys).
+HELP_GROUP_PROPERTY = "helpGroup"
+
+
 def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey | list | None = None, tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)
     if isinstance(shortcut, list):
