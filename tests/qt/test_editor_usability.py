@@ -408,3 +408,25 @@ def test_the_auto_remove_toggle_says_what_it_does(window: MainWindow) -> None:
     assert isinstance(button, QToolButton)
     assert "remove" in button.text().lower() and "stroke" in button.text().lower()
     assert "stroke" in button.toolTip() and "Remove" in button.toolTip()
+
+
+def test_first_run_offer_sits_in_a_corner_and_its_close_button_hides_it(qtbot, dialogs) -> None:  # noqa: ANN001
+    from lamapaint.qt.first_run import MARGIN
+
+    win = _fresh_window(qtbot)
+    win.set_document(Document(make_photo()))
+    panel = win.first_run
+    host = win.view.viewport()
+    assert panel.isVisible()
+    for size in ((900, 640), (1100, 800)):
+        win.resize(*size)
+        QApplication.processEvents()
+        box = panel.geometry()
+        assert (host.width() - box.right() - 1, host.height() - box.bottom() - 1) == (MARGIN, MARGIN)  # bottom-right corner
+        assert box.top() >= MARGIN and box.left() >= MARGIN
+    dismissed: list[bool] = []
+    panel.dismissed.connect(lambda: dismissed.append(True))
+    assert panel.close_button.text() == "✕" and panel.close_button.toolTip()
+    panel.close_button.click()
+    assert not panel.isVisible() and dismissed == [True]
+    win.close()
