@@ -159,19 +159,25 @@ class ShortcutsDialog(QDialog):
             item.setToolTip(2, row.description)
         self.tree.expandAll()
         self._apply_filter(self.filter.text())
-        self._fit_width()
+        self._fit_size()
 
-    def _fit_width(self) -> None:
-        """Wide enough for every column (the screen allowing)."""
+    def _fit_size(self) -> None:
+        """Large enough for every column and row (the screen allowing): nothing cut, little scrolling."""
         tree = self.tree
-        needed = tree.header().length() + 2 * tree.frameWidth() + tree.verticalScrollBar().sizeHint().width()
-        margins = self.layout().contentsMargins()
-        width = needed + margins.left() + margins.right()
+        self.layout().activate()
+        rows = 0
+        for g in range(tree.topLevelItemCount()):
+            group = tree.topLevelItem(g)
+            rows += 1 + group.childCount()
+        row_height = max(tree.sizeHintForRow(0), tree.fontMetrics().height())
+        frame = 2 * tree.frameWidth()
+        width = self.width() - tree.width() + tree.header().length() + frame + tree.verticalScrollBar().sizeHint().width()
+        height = self.height() - tree.height() + tree.header().sizeHint().height() + rows * row_height + frame
         screen = self.screen()
         if screen is not None:
-            width = min(width, screen.availableGeometry().width())
-        if width > self.width():
-            self.resize(width, self.height())
+            area = screen.availableGeometry()
+            width, height = min(width, area.width()), min(height, area.height() * 9 // 10)
+        self.resize(max(width, self.width()), max(height, self.height()))
 
     def rows_shown(self) -> list[tuple[str, str]]:
         """(action, keys) of the visible rows, for tests and screen readers' sake."""
