@@ -26,6 +26,9 @@ SPEED_FILE = "speed.json"
 VERSION = 1
 #: Weight of the newest run in the running estimate (the rest is the estimate so far).
 NEW_RUN_WEIGHT = 0.5
+#: One run moves an estimate by at most this factor either way: a run slowed by a busy machine (or
+#: a first forward's warm-up) should not make the next bar wait for a 20x slower run.
+MAX_STEP = 4.0
 #: Runs smaller than this say more about fixed costs than about speed: they do not update the rate.
 MIN_MEASURED_PIXELS = 256 * 256
 #: Seconds per network megapixel before anything was measured (docs: big-lama fp32 on 2 cores of a
@@ -97,13 +100,18 @@ class SpeedBook:
         fill_seconds = sum(r.seconds for r in run.regions)
         with self._lock:
             if run.network_pixels >= MIN_MEASURED_PIXELS and fill_seconds > 0:
-                measured = fill_seconds / (run.network_pixels / 1e6)
                 old = self._fill.get(key)
-                rate = measured if old is None else (1 - NEW_RUN_WEIGHT) * old["seconds_per_mp"] + NEW_RUN_WEIGHT * measured
+                before = old["seconds_per_mp"] if old is not None else _default_rate(run.model, run.device, run.precision)
+                measured = _within_step(fill_seconds / (run.network_pixels / 1e6), before)
+                rate = measured if old is None else (1 - NEW_RUN_WEIGHT) * before + NEW_RUN_WEIGHT * measured
                 self._fill[key] = {"seconds_per_mp": rate, "runs": (old or {}).get("runs", 0) + 1}
             if run.backend == "lama" and run.load_seconds > 0:  # a fallback's instant "load" says nothing of LaMa's
                 old_load = self._load.get(options_key(options))
-                seconds = run.load_seconds if old_load is None else (1 - NEW_RUN_WEIGHT) * float(old_load["seconds"]) + NEW_RUN_WEIGHT * run.load_seconds
+                if old_load is None:
+                    seconds = _within_step(run.load_seconds, DEFAULT_LOAD_SECONDS)
+                else:
+                    before_load = float(old_load["seconds"])
+                    seconds = (1 - NEW_RUN_WEIGHT) * before_load + NEW_RUN_WEIGHT * _within_step(run.load_seconds, before_load)
                 self._load[options_key(options)] = {"seconds": seconds, "runs_as": key}
             data = {"version": VERSION, "fill": dict(self._fill), "load": dict(self._load)}
         self._save(data)
@@ -115,6 +123,13 @@ class SpeedBook:
             atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
         except OSError as exc:
             log.warning("Could not save the speed estimates to %s: %s", self.path, exc)
+
+
+def _within_step(measured: float, before: float) -> float:
+    """``measured``, kept within ``MAX_STEP`` of the estimate ``before`` (either way)."""
+    if before <= 0:
+        return measured
+    return min(max(measured, before / MAX_STEP), before * MAX_STEP)
 
 
 def _default_rate(model: str, device: str, precision: str) -> float:
