@@ -45,8 +45,15 @@ class RunInfo:
     scale: float  # the smallest region scale (1.0 = everything at native resolution)
     work_pixels: int  # the per-forward budget that was in force
     network_pixels: int  # sum over regions, after padding
-    seconds: float
+    seconds: float  # the fill itself (every region)
     regions: tuple[RegionInfo, ...] = field(default_factory=tuple)
+    load_seconds: float = 0.0  # loading the model for this run (0 when it was already loaded)
+    total_seconds: float = 0.0  # what the person waited, load included; 0 when not measured (the CLI)
+
+    @property
+    def whole_seconds(self) -> float:
+        """The whole time the run took: measured end to end where it was, else load plus fill."""
+        return max(self.total_seconds, self.seconds + self.load_seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able (the record under a layer info's "run")."""
@@ -82,10 +89,13 @@ class RunInfo:
                 network_pixels=int(data.get("network_pixels", 0)),
                 seconds=float(data["seconds"]),
                 regions=regions,
+                load_seconds=float(data.get("load_seconds", 0.0)),  # absent in older projects
+                total_seconds=float(data.get("total_seconds", 0.0)),
             )
         except (KeyError, TypeError, ValueError, IndexError):
             return None
-        return info if math.isfinite(info.seconds) and math.isfinite(info.scale) else None
+        finite = all(math.isfinite(x) for x in (info.seconds, info.scale, info.load_seconds, info.total_seconds))
+        return info if finite else None
 
     def to_layer_info(self) -> dict[str, Any]:
         """A result layer's info in a project file: headline fields, the whole record under "run"."""

@@ -25,7 +25,8 @@ import numpy as np
 from lamapaint.inpaint.hole import HoleMask
 from lamapaint.inpaint.regions import Region, padded_side
 from lamapaint.inpaint.types import ImageSource, RegionInfo
-from lamapaint.jobs import CancelToken, ProgressCallback, no_progress
+from lamapaint.inpaint.progress import RegionProgress
+from lamapaint.jobs import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:  # torch is imported by lama_fill only: the basic fill never loads it
     import torch
@@ -108,11 +109,11 @@ def fill_hole(
 ) -> tuple[np.ndarray, list[RegionInfo]]:
     """Fill every region in turn; returns the hole's box (h, w, 3) uint8 and per-region records.
 
-    Pixels of the box outside the hole are the source's own. The cancel token is checked before
-    each region; cancelling raises ``Cancelled`` and the partial patch is dropped, so callers
-    never see half a result.
+    Pixels of the box outside the hole are the source's own. Progress rises with the network pixels
+    done; a :class:`~lamapaint.inpaint.progress.Paced` callback also gets estimates while a region
+    runs, with the time left. The cancel token is checked before each region; cancelling raises
+    ``Cancelled`` and the partial patch is dropped, so callers never see half a result.
     """
-    progress = progress or no_progress
     box = hole.box
     # One region holding the whole box (the usual case) gives the box's pixels from its own crop:
     # the photo's pixels there are composed once, not once for the box and again for the region.
@@ -120,28 +121,26 @@ def fill_hole(
     # The source gives a fresh array (a composite) or a view (of a photo): only a view is copied.
     patch = None if single else np.require(source(box), np.uint8, ["C", "W", "O"])
     infos: list[RegionInfo] = []
-    total = sum(r.network_pixels for r in regions) or 1
-    done = 0
+    meter = RegionProgress(progress, [r.network_pixels for r in regions])
     for i, region in enumerate(regions):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        progress(done / total, f"Filling region {i + 1} of {len(regions)}")
         started = time.perf_counter()
         crop = np.require(source(region.rect), np.uint8, ["C", "W", "O"])  # the fill's scratch array
         if single:
             patch = crop[box.relative_to(region.rect).slices].copy()  # before the fill writes into the crop
-        filled = fill_region(fill, crop, hole.within(region.rect), region)
+        with meter.region(i):
+            filled = fill_region(fill, crop, hole.within(region.rect), region)
         inside = region.rect.intersect(box)
         if not inside.is_empty:
             holes = hole.within(inside)
             patch[inside.relative_to(box).slices][holes] = filled[inside.relative_to(region.rect).slices][holes]
         seconds = time.perf_counter() - started
-        done += region.network_pixels
         infos.append(
             RegionInfo(region.rect, region.hole, region.kind, region.scale, region.work_size, region.network_pixels, seconds)
         )
         log.debug("region %s (%s, scale %.3f, work %s) in %.2f s", region.rect.as_list(), region.kind, region.scale, region.work_size, seconds)
-    progress(1.0, "Done")
+    meter.finish()
     if patch is None:  # no regions (an empty hole): the box's own pixels
         patch = np.require(source(box), np.uint8, ["C", "W", "O"])
     return patch, infos

@@ -131,8 +131,10 @@ def method_name(info: RunInfo) -> str:
 
 
 def run_summary(info: RunInfo) -> str:
-    """One plain line for the status bar: "Removed in 2.2 s with LaMa"."""
-    return f"Removed in {info.seconds:.1f} s with {method_name(info)}"
+    """One plain line for the status bar: "Removed in 2.2 s with LaMa", the whole time, model load included."""
+    line = f"Removed in {info.whole_seconds:.1f} s with {method_name(info)}"
+    said = info.backend == "lama" and info.load_seconds >= 0.05
+    return f"{line} (loading the model took {info.load_seconds:.1f} s)" if said else line
 
 
 def run_brief(info: RunInfo) -> str:
@@ -151,6 +153,7 @@ def run_details(info: RunInfo) -> str:
         f"Device: {info.device}, precision {info.precision}",
         f"Strategy: {info.strategy} (asked: {info.requested_strategy}), {where}",
         f"Passes: {len(info.regions)}, {info.network_pixels / 1e6:.2f} MP through the network",
-        f"Time: {info.seconds:.2f} s",
+        f"Time: {info.whole_seconds:.2f} s in all"
+        + (f" (model load {info.load_seconds:.2f} s, fill {info.seconds:.2f} s)" if info.load_seconds > 0 else f" (fill {info.seconds:.2f} s)"),
     ]
     return "\n".join(lines)

@@ -13,6 +13,10 @@ from lamapaint.qt.tools.hand import HandTool
 from lamapaint.qt.tools.shapes import LassoTool, RectTool
 
 
+#: A QAction property naming the F1 list's group for an action that sits in no menu (a panel's keys).
+HELP_GROUP_PROPERTY = "helpGroup"
+
+
 def _action(parent: QObject, text: str, shortcut: str | QKeySequence.StandardKey | list | None = None, tip: str = "", checkable: bool = False) -> QAction:
     action = QAction(text, parent)
     if isinstance(shortcut, list):
@@ -79,7 +83,7 @@ class Actions(QObject):
         # Remove
         self.remove = _action(self, "&Remove Object", ["Return", "Enter"], "Fill the painted area from its surroundings")
         self.cancel_removal = _action(self, "&Cancel Removal", "Ctrl+.", "Stop the running removal")
-        self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "Run the removal after every stroke (quick touch-ups)", checkable=True)
+        self.auto_remove = _action(self, "Remove &When a Stroke Ends", None, "On: each stroke is removed as soon as you finish it (quick touch-ups). Off: press Remove", checkable=True)
         self.models = _action(self, "&Models and Device…", None, "Install LaMa models; choose device and precision")
         self.show_histogram = _action(self, "Fill &Histogram", None, "RGB histogram of the last fill against its surroundings", checkable=True)
         # Help
@@ -89,7 +93,7 @@ class Actions(QObject):
 
         # Short labels for the toolbar; menus keep the full text.
         self.compare.setIconText("Compare")
-        self.auto_remove.setIconText("Auto")
+        self.auto_remove.setIconText("Remove after stroke")  # "Auto" alone said nothing of what it does
         self.remove.setIconText("Remove")
         self.clear_mask.setIconText("Clear")
         self.grow_mask.setIconText("Grow")

@@ -56,7 +56,11 @@ class CanvasKeys(QObject):
     ``hold`` is called with (key, pressed) for the held keys; it returns nothing.
     """
 
-    HELD_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Backslash)
+    #: The keys held rather than pressed: (name, what holding it does). The F1 list shows these.
+    HELD_KEYS: dict[Qt.Key, tuple[str, str]] = {
+        Qt.Key.Key_Space: ("Pan", "Hold and drag to move the view"),
+        Qt.Key.Key_Backslash: ("Compare with Original", "Hold to see the photo without the removals and the mask"),
+    }
 
     def __init__(self, window: QWidget, hold: Callable[[Qt.Key, bool], None]) -> None:
         super().__init__(window)

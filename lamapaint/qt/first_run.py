@@ -3,7 +3,9 @@
 It appears at start when no model is installed, downloads or imports in the background while the
 person keeps working (through the window's ``ModelInstaller``, so the status bar's Cancel stops it
 too), and explains the browser route when the download cannot reach the network. Because it is a
-child of the canvas viewport, showing or hiding it moves nothing.
+child of the canvas viewport, showing or hiding it moves nothing. It sits in the viewport's
+bottom-right corner, away from the middle of the photo where the work is, and its ✕ hides it
+until the next start.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -52,11 +55,18 @@ class FirstRunPanel(QFrame):
         self.setStyleSheet(
             "#firstRunPanel { background: rgba(40, 40, 36, 235); border: 1px solid #8a8450; border-radius: 6px; }"
             " #firstRunPanel QLabel { color: #f2ecc0; }"
+            " #firstRunPanel QToolButton { color: #f2ecc0; border: none; font-size: 14px; padding: 0 4px; }"
+            " #firstRunPanel QToolButton:hover { background: rgba(255, 255, 255, 40); border-radius: 3px; }"
         )
         self.setFixedWidth(WIDTH)
         self._installer = installer
 
         self.title = QLabel("<b>Get the LaMa model for clean removals</b>", self)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide this offer until lamapaint starts again (Remove ▸ Models and Device… has it too)")
+        self.close_button.setAccessibleName("Close")
         self.body = QLabel(
             "No LaMa model is installed yet, so removals use the basic fill, which is meant for small "
             f"blemishes. The LaMa model is {OFFERED_SIZE_TEXT}; it will be stored in<br><code>{models_dir()}</code>",
@@ -75,7 +85,7 @@ class FirstRunPanel(QFrame):
         self.browser_help.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         for label in (self.body, self.status, self.browser_help):
             label.setWordWrap(True)
-        for widget in (self.get_button, self.import_button, self.basic_button, self.cancel_button):
+        for widget in (self.get_button, self.import_button, self.basic_button, self.cancel_button, self.close_button):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas
 
         buttons = QHBoxLayout()
@@ -83,7 +93,10 @@ class FirstRunPanel(QFrame):
         buttons.addWidget(self.import_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
-        layout.addWidget(self.title)
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading)
         layout.addWidget(self.body)
         layout.addLayout(buttons)
         layout.addWidget(self.basic_button)
@@ -98,6 +111,7 @@ class FirstRunPanel(QFrame):
         self.get_button.clicked.connect(self.start_download)
         self.import_button.clicked.connect(self._ask_import)
         self.basic_button.clicked.connect(self.dismiss)
+        self.close_button.clicked.connect(self.dismiss)
         self.cancel_button.clicked.connect(self.cancel)
         installer.started.connect(self._on_started)
         installer.progress.connect(self._on_progress)
@@ -119,9 +133,10 @@ class FirstRunPanel(QFrame):
         return False
 
     def _place(self) -> None:
+        """The viewport's bottom-right corner, ``MARGIN`` from its edges (the top-left one on a tiny canvas)."""
         host = self.parentWidget()
         self.adjustSize()
-        self.move(max(MARGIN, host.width() - self.width() - MARGIN), MARGIN)
+        self.move(max(MARGIN, host.width() - self.width() - MARGIN), max(MARGIN, host.height() - self.height() - MARGIN))
 
     def dismiss(self) -> None:
         self.cancel()

@@ -42,6 +42,7 @@ from lamapaint.qt.dialogs.help import HelpMenu
 from lamapaint.qt.document_adapter import DocumentAdapter
 from lamapaint.qt.files import FILES_LANE, DocumentFiles
 from lamapaint.qt.first_run import FirstRunPanel
+from lamapaint.qt.window_geometry import restore_geometry
 from lamapaint.qt.icons import set_toolbar_icons
 from lamapaint.qt.jobs import JobRunner
 from lamapaint.qt.mask_files import MaskFiles
@@ -65,6 +66,8 @@ log = logging.getLogger(__name__)
 APP_TITLE = "lamapaint"
 BRUSH_MIN, BRUSH_MAX = 2, 500
 DOCK_WIDTH = 280
+#: Room beside the tool bar in the least width a restored window gets (its margins, the handle).
+TOOLBAR_SLACK = 8
 
 
 class MainWindow(QMainWindow):
@@ -516,10 +519,7 @@ class MainWindow(QMainWindow):
 
     # -- window ---------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
-        if self.settings.window_geometry:
-            self.restoreGeometry(QByteArray(base64.b64decode(self.settings.window_geometry)))
-        else:
-            self.resize(1280, 820)
+        restore_geometry(self, self.settings.window_geometry, self.tools_toolbar.sizeHint().width() + 2 * TOOLBAR_SLACK)
         if self.settings.window_state:
             self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
 

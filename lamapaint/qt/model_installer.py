@@ -55,6 +55,7 @@ class ModelInstaller(QObject):
         self.jobs = jobs
         jobs.lane(MODELS_LANE)
         self._job: Job | None = None
+        self.importing = False  # what the running install is: an import of a file, or a download
 
     @property
     def busy(self) -> bool:
@@ -67,11 +68,11 @@ class ModelInstaller(QObject):
 
     def download(self, store: ModelStore, model_id: str) -> bool:
         """Start downloading ``model_id`` from ``store``'s catalogue; False while another install runs."""
-        return self._start(f"Downloading the {store.title}…", store, lambda progress, cancel: store.download(model_id, progress, cancel))
+        return self._start(f"Downloading the {store.title}…", store, False, lambda progress, cancel: store.download(model_id, progress, cancel))
 
     def import_file(self, store: ModelStore, path: Path) -> bool:
         """Start checking and installing ``path`` as one of ``store``'s models; False while busy."""
-        return self._start(f"Checking {path.name}…", store, lambda progress, cancel: store.import_file(path, progress, cancel))
+        return self._start(f"Checking {path.name}…", store, True, lambda progress, cancel: store.import_file(path, progress, cancel))
 
     def cancel(self) -> bool:
         """Ask the running install to stop; ``cancelled`` follows. False when none runs."""
@@ -80,9 +81,10 @@ class ModelInstaller(QObject):
         self._job.cancel()
         return True
 
-    def _start(self, label: str, store: ModelStore, fn: JobFn) -> bool:
+    def _start(self, label: str, store: ModelStore, importing: bool, fn: JobFn) -> bool:
         if self._job is not None:
             return False
+        self.importing = importing
         self._job = self.jobs.submit(
             MODELS_LANE,
             label,

@@ -22,6 +22,7 @@ from lamapaint.jobs import CancelToken, ProgressCallback
 from lamapaint.qt.jobs import Job, JobRunner
 
 if TYPE_CHECKING:  # the engine (and torch) is imported in the worker thread, on the first request
+    from lamapaint.inpaint.speed import SpeedBook
     from lamapaint.inpaint.types import Backend
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class InpaintWorker(QObject):
         jobs.lane(INFERENCE_LANE, keep_thread=True)
         self._backend: Backend | None = None  # touched only on the inference lane's thread
         self._backend_options: InpaintOptions | None = None
+        self._speeds: SpeedBook | None = None  # this machine's measured speed, read on the first request
 
     def submit(self, request: InpaintRequest) -> Job:
         rid = request.request_id
@@ -102,10 +104,15 @@ class InpaintWorker(QObject):
             log.warning("The inference lane did not stop within %d ms", timeout_ms)
 
     def _run(self, request: InpaintRequest, progress: ProgressCallback) -> InpaintResult:
-        progress(0.0, "Loading the model…" if self._backend is None else "Removing…")
-        backend = self._backend_for(request.options)
-        request.cancel.raise_if_cancelled()
-        patch, run = backend.fill_hole(request.composite, request.hole, request.options, progress, request.cancel)
+        from lamapaint.inpaint.speed import SpeedBook
+        from lamapaint.inpaint.timing import timed_fill
+
+        if self._speeds is None:
+            self._speeds = SpeedBook.load()
+        needs_load = self._backend is None or request.options != self._backend_options
+        patch, run = timed_fill(
+            self._backend_for, needs_load, request.composite, request.hole, request.options, progress, request.cancel, self._speeds
+        )
         request.cancel.raise_if_cancelled()
         return InpaintResult(request.request_id, patch, run)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from lamapaint.core.geometry import Rect
 from lamapaint.core.layers import Layer
 from lamapaint.qt.main_window import MainWindow
+from lamapaint.settings import Settings
 from tests.qt.conftest import drag, image_to_viewport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -346,3 +347,30 @@ def test_middle_button_pans_without_painting(qtbot, doc_window: MainWindow) -> N
     qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=end)
     assert view.verticalScrollBar().value() > v0
     assert not win.document.mask.any()
+
+
+def _saved_geometry_of(width: int, height: int) -> str:
+    import base64
+
+    shrunk = MainWindow(Settings())
+    shrunk.resize(width, height)
+    saved = base64.b64encode(bytes(shrunk.saveGeometry().data())).decode("ascii")
+    shrunk.deleteLater()
+    return saved
+
+
+def test_a_shrunken_saved_window_opens_at_a_sane_size(qtbot, dialogs) -> None:
+    """A session under QT_SCALE_FACTOR=2 on a small screen saved a half-size window: the next one
+    opens wide enough for its tool bar (screen allowing), never beyond the screen's free area."""
+    from lamapaint.qt.window_geometry import MIN_SIZE
+
+    win = MainWindow(Settings(window_geometry=_saved_geometry_of(500, 330)))
+    qtbot.addWidget(win)
+    area = win.screen().availableGeometry()
+    least = max(MIN_SIZE.width(), win.tools_toolbar.sizeHint().width())
+    assert win.width() >= min(least, area.width()) and win.height() >= min(MIN_SIZE.height(), area.height())
+    assert win.width() <= area.width() and win.height() <= area.height()
+    huge = MainWindow(Settings(window_geometry=_saved_geometry_of(area.width() * 3, area.height() * 3)))
+    qtbot.addWidget(huge)
+    assert huge.width() <= area.width() and huge.height() <= area.height()
+    assert area.contains(huge.pos())

@@ -195,6 +195,24 @@ def test_compare_shows_original_badge_and_menu_names_the_key(qtbot, doc_window: 
     assert "Hold \\" in win.window_actions.compare.text()
 
 
+def test_compare_hides_the_painted_mask_too(qtbot, doc_window: MainWindow) -> None:
+    """"Original" is the photo alone: the red mask overlay goes while comparing and comes back after."""
+    win = doc_window
+    win.document.fill_rect(Rect(10, 10, 40, 40))
+    mask = win.view.mask_item
+    assert mask.isVisible()
+    win.window_actions.compare.trigger()
+    assert not mask.isVisible()
+    win.window_actions.compare.trigger()
+    assert mask.isVisible()
+    qtbot.keyPress(win.view, Qt.Key.Key_Backslash)
+    assert not mask.isVisible()
+    win.set_document(Document(make_photo()))  # a photo opened while comparing starts without its mask shown
+    assert not win.view.mask_item.isVisible()
+    qtbot.keyRelease(win.view, Qt.Key.Key_Backslash)
+    assert win.view.mask_item.isVisible()
+
+
 # -- 4: grow ------------------------------------------------------------------------------------
 def test_grow_step_scales_with_the_photo() -> None:
     from lamapaint.core.mask import grow_step
@@ -364,3 +382,53 @@ def test_size_box_keeps_brackets_and_enter(qtbot, doc_window: MainWindow) -> Non
     qtbot.keyClick(win.brush_spin, Qt.Key.Key_BracketRight)
     qtbot.keyClick(win.brush_spin, Qt.Key.Key_Return)
     assert win.brush_spin.value() == 40 and not win.removal.busy and win.document.mask.any()
+
+
+def test_the_brush_outline_follows_a_zoom_key_without_a_mouse_move(qtbot, doc_window: MainWindow) -> None:
+    """Ctrl+1 (Actual Pixels) or Ctrl+0 moves the photo under a still pointer: the outline moves with it."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    win = doc_window
+    vp = win.view.viewport()
+    at = QPointF(vp.width() / 2 + 37, vp.height() / 2 + 21)
+    move = QMouseEvent(QEvent.Type.MouseMove, at, QPointF(vp.mapToGlobal(at.toPoint())), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, move)
+    assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+    for action in (win.window_actions.zoom_100, win.window_actions.zoom_in, win.window_actions.zoom_fit):
+        action.trigger()
+        assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+    win.window_actions.tool_eraser.trigger()  # a tool switch redraws it where the pointer is
+    assert win.view.brush_outline_centre == win.view.mapToScene(at.toPoint())
+
+
+def test_the_auto_remove_toggle_says_what_it_does(window: MainWindow) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    action = window.window_actions.auto_remove
+    button = window.tools_toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton)
+    assert "remove" in button.text().lower() and "stroke" in button.text().lower()
+    assert "stroke" in button.toolTip() and "Remove" in button.toolTip()
+
+
+def test_first_run_offer_sits_in_a_corner_and_its_close_button_hides_it(qtbot, dialogs) -> None:  # noqa: ANN001
+    from lamapaint.qt.first_run import MARGIN
+
+    win = _fresh_window(qtbot)
+    win.set_document(Document(make_photo()))
+    panel = win.first_run
+    host = win.view.viewport()
+    assert panel.isVisible()
+    for size in ((900, 640), (1100, 800)):
+        win.resize(*size)
+        QApplication.processEvents()
+        box = panel.geometry()
+        assert (host.width() - box.right() - 1, host.height() - box.bottom() - 1) == (MARGIN, MARGIN)  # bottom-right corner
+        assert box.top() >= MARGIN and box.left() >= MARGIN
+    dismissed: list[bool] = []
+    panel.dismissed.connect(lambda: dismissed.append(True))
+    assert panel.close_button.text() == "✕" and panel.close_button.toolTip()
+    panel.close_button.click()
+    assert not panel.isVisible() and dismissed == [True]
+    win.close()

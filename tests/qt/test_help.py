@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication
@@ -87,3 +88,54 @@ def test_window_and_toolbar_have_icons(window: MainWindow) -> None:
     for action in [*a.tools(), a.remove, a.compare]:
         assert not action.icon().isNull(), plain_text(action)
         assert action in window.tools_toolbar.actions()
+
+
+def test_every_canvas_key_is_listed_held_keys_and_panel_keys_included(window: MainWindow) -> None:
+    from lamapaint.qt.canvas_keys import CanvasKeys
+    from lamapaint.qt.dialogs.help import HELD_GROUP, held_key_text
+
+    window.window_actions.shortcuts_help.trigger()
+    rows = window.help_menu.shortcuts_dialog.rows_shown()
+    listed = dict(rows)
+    for action in window.window_actions.canvas_actions():
+        assert listed[plain_text(action)].startswith(key_text(action))
+    for key, (name, _description) in CanvasKeys.HELD_KEYS.items():
+        assert listed[name].startswith(held_key_text(key))
+    assert listed["Compare with Original"].startswith("Hold \\") and listed["Pan"].startswith("Hold Space")
+    assert listed["Delete Layer"].startswith(QKeySequence(Qt.Key.Key_Delete).toString(QKeySequence.SequenceFormat.NativeText))
+    groups = [window.help_menu.shortcuts_dialog.tree.topLevelItem(i).text(0) for i in range(window.help_menu.shortcuts_dialog.tree.topLevelItemCount())]
+    assert groups[-1] == HELD_GROUP and "Layers panel" in groups
+
+
+def test_no_text_in_the_shortcut_list_is_cut_short(window: MainWindow) -> None:
+    window.window_actions.shortcuts_help.trigger()
+    tree = window.help_menu.shortcuts_dialog.tree
+    metrics = tree.fontMetrics()
+    padding = 2 * (tree.style().pixelMetric(tree.style().PixelMetric.PM_FocusFrameHMargin) + 1)
+    checked = 0
+    for g in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(g)
+        for i in range(group.childCount()):
+            item = group.child(i)
+            for column in range(3):
+                indent = tree.indentation() if column == 0 else 0
+                needed = metrics.horizontalAdvance(item.text(column)) + indent + padding
+                assert needed <= tree.columnWidth(column), (item.text(column), needed, tree.columnWidth(column))
+                checked += 1
+    assert checked > 60
+
+
+def test_delete_in_the_layers_panel_deletes_the_selected_layer(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    from lamapaint.core.geometry import Rect
+    from lamapaint.core.layers import Layer
+
+    doc = Document(make_photo())
+    window.set_document(doc)
+    doc.add_layer(Layer.create("Removal 1", Rect(0, 0, 8, 8), np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 255, np.uint8)))
+    panel = window.layers_panel
+    panel.list.setCurrentRow(0)
+    window.activateWindow()
+    panel.list.setFocus()
+    qtbot.waitUntil(lambda: panel.list.hasFocus())
+    qtbot.keyClick(panel.list, Qt.Key.Key_Delete)
+    assert len(doc.layers) == 0

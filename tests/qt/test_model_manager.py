@@ -99,3 +99,15 @@ print("torch imported on the GUI thread:", globals().get("torch_thread"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "listed: True No LaMa model installed" in out, out
     assert "torch imported on the GUI thread: False" in out, out
+
+
+def test_an_import_offers_to_cancel_the_import_not_a_download(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    dialog = ModelManagerDialog(Settings())
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.listing, timeout=WAIT_MS)
+    src = tmp_path / "not-a-model.safetensors"
+    src.write_bytes(b"\0" * 64)
+    dialog.import_file(src)
+    assert not dialog.cancel_button.isHidden() and dialog.cancel_button.text() == "Cancel import"
+    qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
+    assert dialog.cancel_button.isHidden()

@@ -392,3 +392,42 @@ def test_a_hand_edited_strategy_is_reset_and_remove_works(qtbot, dialogs) -> Non
     qtbot.waitUntil(lambda: len(win.document.layers) == 1, timeout=WAIT_MS)
     assert win.document.layers[0].run.model == "opencv-telea" and not dialogs.asked
     win.close()
+
+
+class _SlowRegionBackend(_GatedBackend):
+    """One planned region through the real pipeline, whose fill blocks until the gate opens:
+    a forward pass that reports nothing of its own, as LaMa's does."""
+
+    def fill_hole(self, source, hole, options, progress=None, cancel=None):  # noqa: ANN001, ANN201
+        from lamapaint.inpaint.pipeline import fill_hole
+        from lamapaint.inpaint.regions import plan_regions
+
+        def blocking_fill(img: np.ndarray, region_hole: np.ndarray) -> np.ndarray:
+            self.started.set()
+            self.gate.wait(WAIT_MS / 1000)
+            return img.copy()
+
+        plan = plan_regions(hole, "crop")
+        assert len(plan) == 1
+        patch, infos = fill_hole(blocking_fill, source, hole, plan, progress, cancel)
+        return patch, RunInfo("lama", self.name, self.device, self.precision, "auto", "crop", 1.0, 0, plan[0].network_pixels, 0.01, tuple(infos))
+
+
+def test_the_bar_moves_while_a_single_region_runs(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lamapaint.inpaint.backends as backends
+
+    backend = _SlowRegionBackend()
+    monkeypatch.setattr(backends, "create_backend", lambda options: backend)
+    win = doc_window
+    paint_object(qtbot, win)
+    win.window_actions.remove.trigger()
+    assert backend.started.wait(10)
+    try:
+        # the region's estimate (default speed, its network pixels) is well under a second
+        qtbot.waitUntil(lambda: win.progress_bar.value() > 0, timeout=5000)
+        said = win.busy_label.text()
+        assert win.progress_bar.isVisible() and said.startswith("Removing · ") and ("left" in said or "done" in said)
+    finally:
+        backend.gate.set()
+    wait_idle(qtbot, win)
+    assert win.statusBar().currentMessage().startswith("Removed in ")

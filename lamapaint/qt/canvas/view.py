@@ -57,6 +57,7 @@ class CanvasView(QGraphicsView):
         self._compare_held = False
         self._compare_toggled = False
         self._cursor_scene: QPointF | None = None
+        self._cursor_viewport: QPointF | None = None  # where the pointer last was, to redraw the outline after a zoom
         self._selected_layer: str | None = None
         # A label over the viewport, not in a layout: showing it moves nothing.
         self.compare_badge = QLabel("Original", self.viewport())
@@ -82,6 +83,7 @@ class CanvasView(QGraphicsView):
         self.image_item = ImageItem(doc.original, self.display)
         scene.addItem(self.image_item)
         self.mask_item = MaskItem(doc.mask)
+        self.mask_item.setVisible(not self.comparing)
         scene.addItem(self.mask_item)
         scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
         self.sync_layers()
@@ -129,8 +131,11 @@ class CanvasView(QGraphicsView):
         self._apply_compare()
 
     def _apply_compare(self) -> None:
+        """"Original" means the photo alone: no removal layers and no painted mask over it."""
         for item in self.layer_items.values():
             item.setVisible(item.layer.visible and not self.comparing)
+        if self.mask_item is not None:
+            self.mask_item.setVisible(not self.comparing)
         self.compare_badge.setVisible(self.comparing and self.doc is not None)
         self._place_badge()
 
@@ -158,6 +163,7 @@ class CanvasView(QGraphicsView):
         self.scale(zoom, zoom)
         self._scroll_to_keep(before, anchor)
         self.zoomChanged.emit(zoom)
+        self._refresh_cursor_outline()
         self.viewport().update()
 
     def _scroll_to_keep(self, scene_point: QPointF, anchor: QPointF) -> None:
@@ -182,6 +188,7 @@ class CanvasView(QGraphicsView):
         self.scale(zoom, zoom)
         self.centerOn(self.doc.width / 2, self.doc.height / 2)
         self.zoomChanged.emit(self.zoom)
+        self._refresh_cursor_outline()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0)
@@ -202,6 +209,7 @@ class CanvasView(QGraphicsView):
             self._tool.cancel(self)
         self._tool = tool
         self.viewport().setCursor(tool.cursor)
+        self._refresh_cursor_outline()
         self.viewport().update()
 
     def set_pan_tool(self, tool: "Tool") -> None:
@@ -243,6 +251,7 @@ class CanvasView(QGraphicsView):
             self.zoom_by(WHEEL_STEP**steps, event.position())
 
     def leaveEvent(self, event) -> None:  # noqa: ANN001 - QEvent
+        self._cursor_viewport = None
         self._update_cursor_outline(None)
         self.cursorMoved.emit(None)
         super().leaveEvent(event)
@@ -254,18 +263,30 @@ class CanvasView(QGraphicsView):
             tool = self._pan_tool if pressed else self._tool
             if tool is not None:
                 self.viewport().setCursor(tool.cursor)
+            self.viewport().update()  # the brush outline goes while panning and comes back after
         elif key == Qt.Key.Key_Backslash:
             self._compare_held = pressed
             self._apply_compare()
 
     # -- overlays -------------------------------------------------------------------------------
     def _track_cursor(self, pos: QPointF) -> None:
+        self._cursor_viewport = QPointF(pos)
         scene = self.mapToScene(pos.toPoint())
         self._update_cursor_outline(scene)
         if self.doc is not None and 0 <= scene.x() < self.doc.width and 0 <= scene.y() < self.doc.height:
             self.cursorMoved.emit((int(scene.x()), int(scene.y())))
         else:
             self.cursorMoved.emit(None)
+
+    @property
+    def brush_outline_centre(self) -> QPointF | None:
+        """Where the brush outline is drawn (scene coordinates); None when the pointer is away."""
+        return self._cursor_scene
+
+    def _refresh_cursor_outline(self) -> None:
+        """The pointer stays put while the image moves under it (a zoom key, Fit): the outline follows at once."""
+        if self._cursor_viewport is not None:
+            self._track_cursor(self._cursor_viewport)
 
     def _update_cursor_outline(self, scene: QPointF | None) -> None:
         """Repaint only around the old and the new brush outline."""

@@ -1,7 +1,8 @@
 """The Help menu: Keyboard Shortcuts (F1) and About lamapaint.
 
-The shortcuts dialog is generated from the window's QActions, in menu order, so it can never list
-a key the window does not have, nor miss one it has.
+The shortcuts dialog is generated from the window's QActions, in menu order, and from the keys
+the canvas takes while they are held (``CanvasKeys.HELD_KEYS``), so it can never list a key the
+window does not have, nor miss one it has. Long descriptions wrap instead of being cut short.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -30,10 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from lamapaint import __version__
+from lamapaint.qt.actions import HELP_GROUP_PROPERTY
+from lamapaint.qt.canvas_keys import CanvasKeys
 from lamapaint.qt.icons import app_icon
 from lamapaint.settings import app_paths
 
 OTHER_GROUP = "Other"
+HELD_GROUP = "Held keys"
 CANVAS_NOTE = "canvas"  # marks single keys, which a text field being typed in keeps
 
 
@@ -53,6 +58,11 @@ def plain_text(action: QAction) -> str:
 
 def key_text(action: QAction) -> str:
     return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts() if not s.isEmpty())
+
+
+def held_key_text(key: Qt.Key) -> str:
+    """"Hold Space", "Hold \\": a held key as the list shows it."""
+    return f"Hold {QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)}"
 
 
 def _row(group: str, action: QAction) -> ShortcutRow:
@@ -94,7 +104,9 @@ def shortcut_rows(window: QMainWindow) -> list[ShortcutRow]:
     for action in window.findChildren(QAction):
         if key_text(action) and id(action) not in seen:
             seen.add(id(action))
-            rows.append(_row(OTHER_GROUP, action))
+            rows.append(_row(str(action.property(HELP_GROUP_PROPERTY) or OTHER_GROUP), action))
+    for key, (name, description) in CanvasKeys.HELD_KEYS.items():
+        rows.append(ShortcutRow(HELD_GROUP, name, held_key_text(key), description, True))
     return rows
 
 
@@ -104,7 +116,7 @@ class ShortcutsDialog(QDialog):
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
         self.setWindowTitle("Keyboard Shortcuts — lamapaint")
-        self.resize(640, 560)
+        self.resize(640, 600)
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter by name or key")
         self.filter.setClearButtonEnabled(True)
@@ -113,6 +125,10 @@ class ShortcutsDialog(QDialog):
         self.tree.setHeaderLabels(["Action", "Keys", "What it does"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
+        # Every column as wide as its longest text, so nothing is cut to "…"; a narrow window scrolls.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         note = QLabel(f"Keys marked “{CANVAS_NOTE}” work anywhere in the window except while you type in a text field.", self)
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -142,9 +158,26 @@ class ShortcutsDialog(QDialog):
             item = QTreeWidgetItem(parent, [row.text, keys, row.description])
             item.setToolTip(2, row.description)
         self.tree.expandAll()
-        for column in range(2):
-            self.tree.resizeColumnToContents(column)
         self._apply_filter(self.filter.text())
+        self._fit_size()
+
+    def _fit_size(self) -> None:
+        """Large enough for every column and row (the screen allowing): nothing cut, little scrolling."""
+        tree = self.tree
+        self.layout().activate()
+        rows = 0
+        for g in range(tree.topLevelItemCount()):
+            group = tree.topLevelItem(g)
+            rows += 1 + group.childCount()
+        row_height = max(tree.sizeHintForRow(0), tree.fontMetrics().height())
+        frame = 2 * tree.frameWidth()
+        width = self.width() - tree.width() + tree.header().length() + frame + tree.verticalScrollBar().sizeHint().width()
+        height = self.height() - tree.height() + tree.header().sizeHint().height() + rows * row_height + frame
+        screen = self.screen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            width, height = min(width, area.width()), min(height, area.height() * 9 // 10)
+        self.resize(max(width, self.width()), max(height, self.height()))
 
     def rows_shown(self) -> list[tuple[str, str]]:
         """(action, keys) of the visible rows, for tests and screen readers' sake."""

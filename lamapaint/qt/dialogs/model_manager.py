@@ -200,6 +200,7 @@ class ModelManagerDialog(QDialog):
         self.progress.setValue(0)
 
     def _on_started(self, label: str) -> None:
+        self.cancel_button.setText("Cancel import" if self.installer.importing else "Cancel download")
         self._set_running(True)
         self.browser_help.setVisible(False)
         self.status.setText(label)

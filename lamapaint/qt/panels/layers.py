@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 from lamapaint.core.layers import Layer
 from lamapaint.inpaint.types import RunInfo, run_details, run_summary
 from lamapaint.qt.document_adapter import DocumentAdapter
+from lamapaint.qt.actions import HELP_GROUP_PROPERTY
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,14 @@ class LayersPanel(QWidget):
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.list.rowMoved.connect(self._on_row_moved)
         self.delete_button.clicked.connect(self.delete_selected)
+        # An action, not a key handler, so the F1 list finds the key with the others.
+        self.delete_action = QAction("Delete Layer", self)
+        self.delete_action.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.delete_action.setStatusTip("Delete the selected result layer (while the Layers panel has the focus)")
+        self.delete_action.setProperty(HELP_GROUP_PROPERTY, "Layers panel")
+        self.delete_action.triggered.connect(self.delete_selected)
+        self.addAction(self.delete_action)
         adapter.layersChanged.connect(self.refresh)
         adapter.documentReplaced.connect(self.refresh)
         self.refresh()
@@ -167,12 +177,6 @@ class LayersPanel(QWidget):
         if menu is not None:
             menu.exec(self.list.viewport().mapToGlobal(pos))
             menu.deleteLater()
-
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001 - QKeyEvent
-        if event.key() == Qt.Key.Key_Delete:
-            self.delete_selected()
-        else:
-            super().keyPressEvent(event)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         doc = self._adapter.document
