@@ -49,7 +49,7 @@ def test_resized_shape_rounds_half_up(size: tuple[int, int], expected: tuple[int
 
 def test_encoder_input_pads_zeros_after_normalising() -> None:
     resized = np.full((683, 1024, 3), 255, np.uint8)
-    x = transforms.encoder_input(resized, torch.device("cpu"), torch.float32)
+    x = transforms.encoder_input(resized, torch.device("cpu"))
     assert x.shape == (1, 3, 1024, 1024)
     assert torch.all(x[:, :, 683:] == 0)
     expected = (255 - torch.tensor(transforms.PIXEL_MEAN)) / torch.tensor(transforms.PIXEL_STD)

@@ -73,7 +73,7 @@ class Predictor:
         resized = transforms.resize_photo(rgb)
         dtype = precision_dtype(self.precision)
         with torch.inference_mode():
-            x = transforms.encoder_input(resized, self.device, torch.float32)
+            x = transforms.encoder_input(resized, self.device)
             if dtype == torch.float32:
                 features = self.model.embed(x)
             else:

@@ -29,14 +29,13 @@ def resize_photo(rgb: np.ndarray) -> np.ndarray:
     return np.array(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))  # a writable copy (torch needs one)
 
 
-def encoder_input(resized: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """(1,3,1024,1024): normalised per channel on the 0-255 scale, zero-padded bottom/right."""
+def encoder_input(resized: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(1,3,1024,1024) float32: normalised per channel on the 0-255 scale, zero-padded bottom/right."""
     x = torch.from_numpy(np.ascontiguousarray(resized)).to(device).permute(2, 0, 1)[None].float()
     mean = torch.tensor(PIXEL_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(PIXEL_STD, device=device).view(1, 3, 1, 1)
     x = (x - mean) / std
-    x = torch.nn.functional.pad(x, (0, INPUT_SIZE - x.shape[3], 0, INPUT_SIZE - x.shape[2]))
-    return x.to(dtype)
+    return torch.nn.functional.pad(x, (0, INPUT_SIZE - x.shape[3], 0, INPUT_SIZE - x.shape[2]))
 
 
 def to_input_space(coords: np.ndarray, original: tuple[int, int]) -> np.ndarray:
@@ -111,11 +110,7 @@ class _Axis:
         self.starts = np.cumsum(self.counts) - self.counts
 
 
-def upscale_logits(low_res: torch.Tensor, original: tuple[int, int] | None) -> torch.Tensor:
-    """(B,C,256,256) logits -> the 1024-space crop of the resized photo, then ``original`` (H, W) if given."""
-    up = torch.nn.functional.interpolate(low_res, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-    if original is None:
-        return up
-    h, w = resized_shape(*original)
-    up = up[..., :h, :w]
-    return torch.nn.functional.interpolate(up, original, mode="bilinear", align_corners=False)
+def upscale_logits(low_res: torch.Tensor, original: tuple[int, int]) -> torch.Tensor:
+    """(B,C,256,256) logits -> (B,C,H,W) logits at the photo's size, the official post-processing."""
+    preview = preview_logits(low_res, original)
+    return torch.nn.functional.interpolate(preview, original, mode="bilinear", align_corners=False)
