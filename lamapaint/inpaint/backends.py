@@ -28,6 +28,7 @@ from lamapaint.inpaint.pipeline import Forward, RegionFill, array_source, fill_h
 from lamapaint.inpaint.types import (
     MODELS,
     Backend,
+    DeviceError,
     ImageSource,
     InpaintError,
     InpaintOptions,
@@ -37,6 +38,7 @@ from lamapaint.inpaint.types import (
     WeightsError,
 )
 from lamapaint.jobs import CancelToken, ProgressCallback
+from lamapaint.models.types import DeviceError as ModelDeviceError
 
 if TYPE_CHECKING:
     import torch
@@ -250,12 +252,15 @@ def create_backend(options: InpaintOptions) -> Backend:
         return OpenCVBackend("opencv-telea", fallback_reason=FALLBACK_REASON)
     import torch
 
-    from lamapaint.inpaint.device import configure_threads, select_device, select_precision
+    from lamapaint.models.device import configure_threads, select_device, select_precision
     from lamapaint.inpaint.optimize import prepare_generator
     from lamapaint.inpaint.weights import load_generator
 
-    device = select_device(options.device)  # DeviceError is an InpaintError
-    precision = select_precision(options.precision, device)
+    try:
+        device = select_device(options.device)
+        precision = select_precision(options.precision, device)
+    except ModelDeviceError as exc:
+        raise DeviceError(str(exc)) from None
     configure_threads(options.threads)
     try:
         generator, info = load_generator(options.weights, None if model == "auto" else model)

@@ -24,22 +24,24 @@ from lamapaint.option_names import DEVICES as DEVICES  # re-exported: the engine
 from lamapaint.option_names import LAMA_MODELS as LAMA_MODELS
 from lamapaint.option_names import MODELS, PRECISIONS, STRATEGIES
 from lamapaint.option_names import OPENCV_MODELS as OPENCV_MODELS
+from lamapaint.models.types import DeviceError as ModelDeviceError
+from lamapaint.models.types import EngineError
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
 
 
 
-class EngineError(Exception):
-    """A user-facing engine failure; the message is one line, worded for the person."""
-
-
 class InpaintError(EngineError):
     """A fill could not be made (out of memory with a suggestion, bad input, bad option, ...)."""
 
 
-class DeviceError(InpaintError):
-    """A device or precision that is unknown or not available here."""
+class DeviceError(InpaintError, ModelDeviceError):
+    """A device or precision that is unknown or not available here, met while preparing a fill.
+
+    ``lamapaint.models.device`` raises the engine-agnostic ``ModelDeviceError``; the inpainting
+    backend re-raises it as this class so that callers catching ``InpaintError`` still see it.
+    """
 
 
 class WeightsError(EngineError):
