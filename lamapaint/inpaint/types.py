@@ -16,6 +16,15 @@ import numpy as np
 
 from lamapaint.core.geometry import Rect
 from lamapaint.jobs import CancelToken, ProgressCallback
+# The model-file errors live with what both model families share; the engine names them from here too.
+from lamapaint.models.errors import (  # noqa: F401 - re-exported
+    ChecksumError,
+    DownloadError,
+    EngineError,
+    NoWeightsError,
+    UnsafePickleError,
+    WeightsError,
+)
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
@@ -32,36 +41,12 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 STRATEGIES = ("auto", "full", "crop", "resize")
 
 
-class EngineError(Exception):
-    """A user-facing engine failure; the message is one line, worded for the person."""
-
-
 class InpaintError(EngineError):
     """A fill could not be made (out of memory with a suggestion, bad input, bad option, ...)."""
 
 
 class DeviceError(InpaintError):
     """A device or precision that is unknown or not available here."""
-
-
-class WeightsError(EngineError):
-    """A weights file could not be used; the message names the file."""
-
-
-class UnsafePickleError(WeightsError):
-    """The file's pickle names a function that could run code; nothing was executed."""
-
-
-class NoWeightsError(WeightsError):
-    """No LaMa weights are installed (or none of the requested model)."""
-
-
-class DownloadError(WeightsError):
-    """Network unreachable, HTTP error, disk full, connection lost."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded bytes do not match the published checksum; the partial file was deleted."""
 
 
 @dataclass(frozen=True)
