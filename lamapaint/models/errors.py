@@ -1,10 +1,8 @@
-"""The errors of model files and of the engines that use them; torch-free, worded for the person."""
+"""The errors of model files (both families): torch-free, one line worded for the person."""
 
 from __future__ import annotations
 
-
-class EngineError(Exception):
-    """A user-facing engine failure; the message is one line, worded for the person."""
+from lamapaint.models.types import EngineError
 
 
 class WeightsError(EngineError):
