@@ -17,14 +17,10 @@ import numpy as np
 from lamapaint.core.geometry import Rect
 from lamapaint.jobs import CancelToken, ProgressCallback
 # The model-file errors live with what both model families share; the engine names them from here too.
-from lamapaint.models.errors import (  # noqa: F401 - re-exported
-    ChecksumError,
-    DownloadError,
-    EngineError,
-    NoWeightsError,
-    UnsafePickleError,
-    WeightsError,
-)
+from lamapaint.models.errors import ChecksumError, DownloadError, NoWeightsError, UnsafePickleError, WeightsError  # noqa: F401 - re-exported
+from lamapaint.models.types import DEVICES as DEVICES  # re-exported: the CLI and the editor read it here
+from lamapaint.models.types import PRECISIONS, EngineError
+from lamapaint.models.types import DeviceError as ModelDeviceError
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
@@ -34,9 +30,6 @@ LAMA_MODELS = ("big-lama", "lama-fourier")
 #: The classical fallbacks (cv2.inpaint methods).
 OPENCV_MODELS = ("opencv-telea", "opencv-ns")
 MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
-#: Device names; ``cuda:N`` is accepted as well.
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: How a large photo is split into forward passes (docs/PIPELINE.md).
 STRATEGIES = ("auto", "full", "crop", "resize")
 
@@ -45,8 +38,12 @@ class InpaintError(EngineError):
     """A fill could not be made (out of memory with a suggestion, bad input, bad option, ...)."""
 
 
-class DeviceError(InpaintError):
-    """A device or precision that is unknown or not available here."""
+class DeviceError(InpaintError, ModelDeviceError):
+    """A device or precision that is unknown or not available here, met while preparing a fill.
+
+    ``lamapaint.models.device`` raises the engine-agnostic ``ModelDeviceError``; the inpainting
+    backend re-raises it as this class so that callers catching ``InpaintError`` still see it.
+    """
 
 
 @dataclass(frozen=True)
