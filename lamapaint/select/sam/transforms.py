@@ -26,7 +26,7 @@ def resized_shape(height: int, width: int, long_side: int = INPUT_SIZE) -> tuple
 def resize_photo(rgb: np.ndarray) -> np.ndarray:
     """The (h', w', 3) uint8 photo the encoder sees (before normalising and padding)."""
     h, w = resized_shape(rgb.shape[0], rgb.shape[1])
-    return np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
+    return np.array(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))  # a writable copy (torch needs one)
 
 
 def encoder_input(resized: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
