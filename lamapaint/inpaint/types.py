@@ -24,6 +24,8 @@ from lamapaint.option_names import DEVICES as DEVICES  # re-exported: the engine
 from lamapaint.option_names import LAMA_MODELS as LAMA_MODELS
 from lamapaint.option_names import MODELS, PRECISIONS, STRATEGIES
 from lamapaint.option_names import OPENCV_MODELS as OPENCV_MODELS
+# The model-file errors live with what both model families share; the engine names them from here too.
+from lamapaint.models.errors import ChecksumError, DownloadError, NoWeightsError, UnsafePickleError, WeightsError  # noqa: F401 - re-exported
 from lamapaint.models.types import DeviceError as ModelDeviceError
 from lamapaint.models.types import EngineError
 
@@ -42,26 +44,6 @@ class DeviceError(InpaintError, ModelDeviceError):
     ``lamapaint.models.device`` raises the engine-agnostic ``ModelDeviceError``; the inpainting
     backend re-raises it as this class so that callers catching ``InpaintError`` still see it.
     """
-
-
-class WeightsError(EngineError):
-    """A weights file could not be used; the message names the file."""
-
-
-class UnsafePickleError(WeightsError):
-    """The file's pickle names a function that could run code; nothing was executed."""
-
-
-class NoWeightsError(WeightsError):
-    """No LaMa weights are installed (or none of the requested model)."""
-
-
-class DownloadError(WeightsError):
-    """Network unreachable, HTTP error, disk full, connection lost."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded bytes do not match the published checksum; the partial file was deleted."""
 
 
 @dataclass(frozen=True)

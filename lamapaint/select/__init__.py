@@ -1,5 +1,6 @@
-"""Selecting what to remove: Segment Anything models (``sam``) and their shared errors.
+"""Selecting what to remove: Segment Anything models (``sam``), classical select without one (``classical``).
 
-Torch-free on purpose: the editor and the CLI import the error types and names before torch is loaded;
-``lamapaint.select.sam`` holds the torch models.
+Side by side with :mod:`lamapaint.inpaint` above :mod:`lamapaint.models`; neither imports the other.
+Torch-free on purpose: the editor and the CLI import the error types and names before torch is
+loaded; ``lamapaint.select.sam`` holds the torch models.
 """
