@@ -141,7 +141,7 @@ def measure_t512(threads: int = 0, repeats: int = 2) -> float:
     """Our generator's fp32 512^2 forward (BN folded, channels_last), median of ``repeats`` after a warm-up."""
     import torch
 
-    from lamapaint.inpaint.device import configure_threads
+    from lamapaint.models.device import configure_threads
     from lamapaint.inpaint.lama import build_generator
     from lamapaint.inpaint.optimize import prepare_generator
     from lamapaint.inpaint.weights import deterministic_state_dict

@@ -35,7 +35,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lamapaint.inpaint.device import (  # noqa: E402
+from lamapaint.models.device import (  # noqa: E402
     configure_threads,
     cpu_has_native_bf16,
     select_device,

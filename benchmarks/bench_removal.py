@@ -84,7 +84,7 @@ def baseline_child(photo: str, mask_path: str, out: str, weights: str) -> int:
     import torch
 
     from lamapaint.cli.remove import load_mask
-    from lamapaint.inpaint.device import configure_threads
+    from lamapaint.models.device import configure_threads
     from lamapaint.inpaint.optimize import prepare_generator
     from lamapaint.inpaint.pipeline import lama_fill
     from lamapaint.inpaint.regions import padded_side

@@ -1,8 +1,8 @@
 """lamapaint: remove unwanted objects from photos with LaMa, non-destructively.
 
-The Python API is ``from lamapaint import remove, Remover`` (README, "Python API"). Both are
-looked up on first access, so ``import lamapaint`` stays cheap: neither numpy-heavy engine code
-nor torch is imported until they are used.
+The Python API is ``from lamapaint import remove, Remover, select_mask, Selector`` (README,
+"Python API", "Selecting objects"). They are looked up on first access, so ``import lamapaint``
+stays cheap: neither numpy-heavy engine code nor torch is imported until they are used.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from lamapaint._version import __version__
 
 if TYPE_CHECKING:
-    from lamapaint.api import Remover, remove
+    from lamapaint.api import Remover, Selector, remove, select_mask
 
-__all__ = ["Remover", "__version__", "remove"]
+__all__ = ["Remover", "Selector", "__version__", "remove", "select_mask"]
 
-_API = ("Remover", "remove")
+_API = ("Remover", "Selector", "remove", "select_mask")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,11 @@
-"""The Python API: ``remove(image, mask)`` and ``Remover``, for scripts and batch jobs.
+"""The Python API: ``remove(image, mask)`` and ``Remover``; ``select_mask(image, points=...)`` and ``Selector``.
 
 Images are numpy RGB uint8 arrays (H, W, 3) or PIL images; masks are numpy arrays or PIL images
 of the same size, any non-zero value a hole. What goes in comes back: an array for an array, a PIL
 image for a PIL image. The engine is the one ``lamapaint-cli remove`` and the editor use, so the
-same photo, mask and weights give the same pixels. Importing this module does not import torch;
-the first removal does (README, "Python API").
+same photo, mask and weights give the same pixels; selection is ``lamapaint-cli select``'s.
+Importing this module does not import torch; the first removal (or SAM selection) does (README,
+"Python API", "Selecting objects").
 """
 
 from __future__ import annotations
@@ -172,3 +173,89 @@ def _to_pil(rgb: np.ndarray, alpha: "PILImage.Image | None") -> "PILImage.Image"
     if alpha is not None:
         out.putalpha(alpha)  # RGBA: the alpha channel comes back untouched
     return out
+
+
+class Selector:
+    """A selection model kept for many prompts: ``Selector()(image, points=[(x, y)])`` -> the object's mask.
+
+    ``model="auto"`` takes the fastest installed Segment Anything model (``lamapaint-cli models
+    download mobile-sam``); with none it uses the classical select (GrabCut for a box, the
+    similar-colour wand for points), logs a warning and says why in ``fallback_reason``. A name
+    (``mobile-sam``, ``sam-vit-b``, ...), ``classical`` or ``weights=FILE`` picks one. The model
+    loads on the first photo; the photo's embedding is kept until a photo with other pixels comes.
+    Points are (x, y) pixels of the image with ``labels`` 1 (on the object, the default) or 0 (not
+    on it); ``box`` is (x0, y0, x1, y1). Raises ``SelectError`` (``lamapaint.select.errors``) for
+    bad prompts or images and ``WeightsError`` (``lamapaint.models.errors``) for unusable weights.
+    """
+
+    def __init__(
+        self, model: str = "auto", weights: str | Path | None = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
+        from lamapaint.select.selector import Selector as Engine
+
+        self._engine = Engine(model, weights, device=device, precision=precision)
+
+    def __repr__(self) -> str:
+        e = self._engine
+        return f"Selector(model={e.model_name!r}, device={e.device!r}, precision={e.precision!r})"
+
+    def __call__(self, image: Picture, points: Any = None, labels: Any = None, box: Any = None, *, grow: int = 0) -> Picture:
+        """The mask (bool array, or a mode "1" PIL image for a PIL image) of what the prompts point at."""
+        self.set_image(image)
+        mask = self.select(points, labels, box, grow=grow)
+        if isinstance(image, np.ndarray):
+            return mask
+        from PIL import Image
+
+        return Image.fromarray(mask)
+
+    def set_image(self, image: Any) -> None:
+        """The photo to select in (computes its embedding unless it has the last photo's pixels)."""
+        from lamapaint.select.errors import SelectError
+
+        try:
+            rgb, _ = _image_array(image)
+        except InpaintError as exc:
+            raise SelectError(str(exc)) from None
+        first = self._engine.info is None and self._engine.fallback_reason is None
+        self._engine.set_image(rgb)
+        if first and self._engine.fallback_reason:
+            log.warning("%s", self._engine.fallback_reason)
+
+    def select(self, points: Any = None, labels: Any = None, box: Any = None, *, grow: int = 0) -> np.ndarray:
+        """The mask (bool (H, W) array) for prompts on the photo given last; ``grow`` pixels wider (narrower if negative)."""
+        return self._engine.select(points, labels, box, grow_pixels=grow)
+
+    @property
+    def engine(self) -> str:
+        """``sam`` or ``classical`` (loads the model to know)."""
+        return self._engine.engine
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why the classical select is used instead of a SAM model (None when it is not); loads the model."""
+        _ = self._engine.engine
+        return self._engine.fallback_reason
+
+
+def select_mask(
+    image: Picture,
+    points: Any = None,
+    labels: Any = None,
+    box: Any = None,
+    *,
+    model: str = "auto",
+    weights: str | Path | None = None,
+    grow: int = 0,
+) -> Picture:
+    """The mask of the object the prompts point at: a bool array for an array, a mode "1" PIL image for a PIL image.
+
+    Keeps a :class:`Selector` per model (the last ``CACHED_REMOVERS`` used) and its last photo's
+    embedding, so several prompts on one photo, or one prompt on many, load the model once.
+    """
+    return _cached_selector(model, None if weights is None else str(weights))(image, points, labels, box, grow=grow)
+
+
+@lru_cache(maxsize=CACHED_REMOVERS)
+def _cached_selector(model: str, weights: str | None) -> Selector:
+    return Selector(model=model, weights=weights)

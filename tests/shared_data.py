@@ -9,6 +9,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 LAMA_REFERENCE = SHARED / "reference" / "lama"
+SAM_REFERENCE = SHARED / "reference" / "sam"
 BENCH = SHARED / "bench"
 
 

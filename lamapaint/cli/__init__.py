@@ -35,13 +35,14 @@ log = logging.getLogger("lamapaint.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lamapaint.cli import models, remove
+    from lamapaint.cli import models, remove, select
 
-    parser = argparse.ArgumentParser(prog="lamapaint-cli", description="Remove objects from photos with LaMa.")
+    parser = argparse.ArgumentParser(prog="lamapaint-cli", description="Remove objects from photos with LaMa; select them with Segment Anything.")
     parser.add_argument("--version", action="version", version=f"lamapaint {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details and show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     remove.add_parser(sub)
+    select.add_parser(sub)
     models.add_parser(sub)
     return parser
 

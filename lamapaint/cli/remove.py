@@ -1,6 +1,7 @@
 """``lamapaint-cli remove``: fill the masked area of a photo, or of every photo in a folder.
 
-Single file: ``remove PHOTO --mask MASK -o OUT``. Folder: ``remove PHOTOS/ --mask MASKS/ -o OUTDIR/``;
+Single file: ``remove PHOTO --mask MASK -o OUT``, or ``remove PHOTO --point X,Y -o OUT`` (and
+``--exclude``, ``--box``, as ``select`` takes them) to select the object and remove it in one run. Folder: ``remove PHOTOS/ --mask MASKS/ -o OUTDIR/``;
 each photo's mask is, in this order, ``<stem>_mask.png``, ``<stem>.png`` or the only ``<stem>__*.png``
 in the mask folder, and the result is ``OUTDIR/<photo file name>`` (``OUTDIR/<stem>.png`` for a
 format that cannot be written: .bmp, .heic, .heif). ``remove PHOTOS/ --mask ONE_MASK.png -o OUTDIR/``
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from lamapaint.cli.errors import EXIT_EXISTS, EXIT_INPUT, EXIT_MODEL, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, CliError
+from lamapaint.cli.select import add_prompt_arguments, has_prompts, prompt_mask
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.types import Backend, InpaintOptions
@@ -57,7 +59,7 @@ _WRITE_FAILURES = {
 @dataclass(frozen=True)
 class Job:
     photo: Path
-    mask: Path
+    mask: Path | None  # None: selected from the prompt options
     out: Path
 
 
@@ -78,7 +80,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
     p.add_argument("photo", type=Path, metavar="PHOTO", help="a photo, or a folder of photos")
-    p.add_argument("--mask", type=Path, required=True, help="the hole mask (non-zero = remove); for a folder of photos, a folder of masks or one mask for all")
+    p.add_argument("--mask", type=Path, help="the hole mask (non-zero = remove); for a folder of photos, a folder of masks or one mask for all; or select with --point/--box")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file, or folder in folder mode")
     p.add_argument("--model", default="auto", choices=list(MODELS))
     p.add_argument("--weights", type=Path, help="use this weights file instead of the installed models")
@@ -93,6 +95,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    add_prompt_arguments(p, "--select-model", "--select-weights", "grow the selected mask by N pixels (default: the editor's grow step, 1/500 of the long side)")
     p.set_defaults(run=run)
 
 
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 0:
         raise CliError(f"--threads must be 0 or more, not {args.threads}", EXIT_USAGE)
     folder_mode = args.photo.is_dir()
+    if has_prompts(args) == (args.mask is not None) or (folder_mode and has_prompts(args)):
+        raise CliError("give --mask MASK, or select the object with --point X,Y / --box X0,Y0,X1,Y1 (single photos)", EXIT_USAGE)
     refused: list[tuple[Path, str]] = []
     jobs = _folder_jobs(args, refused) if folder_mode else [_single_job(args)]
     for photo, message in refused:
@@ -173,7 +178,7 @@ def _write_failure(path: Path, exc: OSError) -> CliError:
 def _single_job(args: argparse.Namespace) -> Job:
     if not args.photo.exists():
         raise CliError(f"{args.photo} does not exist", EXIT_INPUT)
-    if not args.mask.is_file():
+    if args.mask is not None and not args.mask.is_file():
         raise CliError(f"mask {args.mask} does not exist or is not a file", EXIT_INPUT)
     if args.output.is_dir():
         raise CliError(f"{args.output} is a folder; give an output file name (folders are for folder mode)", EXIT_USAGE)
@@ -274,7 +279,7 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
         photo = load_image(job.photo)
     except ImageLoadError as exc:
         raise CliError(str(exc), EXIT_INPUT) from exc
-    mask = load_mask(job.mask)
+    mask = load_mask(job.mask) if job.mask is not None else _selected(args, photo.rgb)
     if mask.shape != photo.rgb.shape[:2]:
         raise CliError(
             f"mask {job.mask.name} is {mask.shape[1]}x{mask.shape[0]} but photo {job.photo.name} is "
@@ -282,6 +287,12 @@ def _load_inputs(job: Job, args: argparse.Namespace) -> JobInputs:
             EXIT_INPUT,
         )
     return JobInputs(photo, mask, read_block_source(job.out, photo, _export_options(args)))
+
+
+def _selected(args: argparse.Namespace, rgb: np.ndarray) -> np.ndarray:
+    """The hole the prompt options select (the same as ``lamapaint-cli select``), grown for the fill."""
+    say = (lambda _line: None) if args.quiet else (lambda line: print(f"lamapaint-cli: {line}", file=sys.stderr))
+    return prompt_mask(args, rgb, grow_default=None, device=args.device, precision=args.precision, say=say)
 
 
 def _export_options(args: argparse.Namespace) -> "ExportOptions":

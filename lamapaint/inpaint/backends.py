@@ -23,6 +23,7 @@ from lamapaint.inpaint.pipeline import Forward, RegionFill, array_source, fill_h
 from lamapaint.inpaint.types import (
     MODELS,
     Backend,
+    DeviceError,
     ImageSource,
     InpaintError,
     InpaintOptions,
@@ -32,6 +33,7 @@ from lamapaint.inpaint.types import (
     WeightsError,
 )
 from lamapaint.jobs import CancelToken, ProgressCallback
+from lamapaint.models.types import DeviceError as ModelDeviceError
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +234,15 @@ def create_backend(options: InpaintOptions) -> Backend:
         return OpenCVBackend(model)
     if model not in MODELS:
         raise InpaintError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
-    from lamapaint.inpaint.device import configure_threads, select_device, select_precision
+    from lamapaint.models.device import configure_threads, select_device, select_precision
     from lamapaint.inpaint.optimize import prepare_generator
     from lamapaint.inpaint.weights import load_generator
 
-    device = select_device(options.device)  # DeviceError is an InpaintError
-    precision = select_precision(options.precision, device)
+    try:
+        device = select_device(options.device)
+        precision = select_precision(options.precision, device)
+    except ModelDeviceError as exc:
+        raise DeviceError(str(exc)) from None
     configure_threads(options.threads)
     try:
         generator, info = load_generator(options.weights, None if model == "auto" else model)

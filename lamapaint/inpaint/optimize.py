@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lamapaint.inpaint.device import precision_dtype
+from lamapaint.models.device import precision_dtype
 from lamapaint.inpaint.ffc import FFC_BN_ACT, FourierUnit, SpectralTransform
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def prepare_generator(
 ) -> PreparedGenerator:
     """Fold BatchNorm, move to ``device``, cast to ``precision``, optionally compile; consumes ``model``.
 
-    ``precision`` is a resolved name (see :func:`lamapaint.inpaint.device.select_precision`).
+    ``precision`` is a resolved name (see :func:`lamapaint.models.device.select_precision`).
     The FFTs inside run in float32 whatever the precision (FourierUnit casts around them).
     ``compile`` uses ``torch.compile`` with weight freezing: faster per call, but it compiles anew
     for each input shape (tens of seconds on a CPU), so it is off by default.

@@ -16,6 +16,11 @@ import numpy as np
 
 from lamapaint.core.geometry import Rect
 from lamapaint.jobs import CancelToken, ProgressCallback
+# The model-file errors live with what both model families share; the engine names them from here too.
+from lamapaint.models.errors import ChecksumError, DownloadError, NoWeightsError, UnsafePickleError, WeightsError  # noqa: F401 - re-exported
+from lamapaint.models.types import DEVICES as DEVICES  # re-exported: the CLI and the editor read it here
+from lamapaint.models.types import PRECISIONS, EngineError
+from lamapaint.models.types import DeviceError as ModelDeviceError
 
 if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
@@ -25,43 +30,20 @@ LAMA_MODELS = ("big-lama", "lama-fourier")
 #: The classical fallbacks (cv2.inpaint methods).
 OPENCV_MODELS = ("opencv-telea", "opencv-ns")
 MODELS = ("auto", *LAMA_MODELS, *OPENCV_MODELS)
-#: Device names; ``cuda:N`` is accepted as well.
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: How a large photo is split into forward passes (docs/PIPELINE.md).
 STRATEGIES = ("auto", "full", "crop", "resize")
-
-
-class EngineError(Exception):
-    """A user-facing engine failure; the message is one line, worded for the person."""
 
 
 class InpaintError(EngineError):
     """A fill could not be made (out of memory with a suggestion, bad input, bad option, ...)."""
 
 
-class DeviceError(InpaintError):
-    """A device or precision that is unknown or not available here."""
+class DeviceError(InpaintError, ModelDeviceError):
+    """A device or precision that is unknown or not available here, met while preparing a fill.
 
-
-class WeightsError(EngineError):
-    """A weights file could not be used; the message names the file."""
-
-
-class UnsafePickleError(WeightsError):
-    """The file's pickle names a function that could run code; nothing was executed."""
-
-
-class NoWeightsError(WeightsError):
-    """No LaMa weights are installed (or none of the requested model)."""
-
-
-class DownloadError(WeightsError):
-    """Network unreachable, HTTP error, disk full, connection lost."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded bytes do not match the published checksum; the partial file was deleted."""
+    ``lamapaint.models.device`` raises the engine-agnostic ``ModelDeviceError``; the inpainting
+    backend re-raises it as this class so that callers catching ``InpaintError`` still see it.
+    """
 
 
 @dataclass(frozen=True)

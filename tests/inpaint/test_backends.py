@@ -93,6 +93,16 @@ def test_named_model_without_weights_is_an_error() -> None:
         create_backend(InpaintOptions(model="big-lama", device="cpu"))
 
 
+def test_a_device_that_is_not_there_is_an_inpaint_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """lamapaint.models.device raises its engine-agnostic DeviceError; the CLI catches InpaintError."""
+    from lamapaint.inpaint.types import DeviceError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match="CUDA was requested") as caught:
+        create_backend(InpaintOptions(model="big-lama", device="cuda"))
+    assert isinstance(caught.value, InpaintError)
+
+
 @pytest.mark.parametrize(
     "error",
     [

@@ -124,14 +124,14 @@ def test_import_onto_a_full_disk_exits_7(checkpoint: Path, capsys: pytest.Captur
     import errno
     from contextlib import contextmanager
 
-    from lamapaint.inpaint.weights import model_store
+    from lamapaint.models import store
 
     @contextmanager
     def full(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         raise OSError(errno.ENOSPC, "No space left on device")
         yield
 
-    monkeypatch.setattr(model_store, "atomic_write", full)
+    monkeypatch.setattr(store, "atomic_write", full)
     assert main(["models", "import", str(checkpoint)]) == EXIT_OUTPUT
     err = capsys.readouterr().err
     assert "cannot write" in err and "No space left" in err and err.count("\n") == 1

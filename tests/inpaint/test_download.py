@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.inpaint import download, weights
+from lamapaint.inpaint import weights
+from lamapaint.models import download
 from lamapaint.inpaint.lama import build_generator
-from lamapaint.inpaint.download import ChecksumError, DownloadError, fetch
+from lamapaint.models.download import ChecksumError, DownloadError, fetch
 from lamapaint.inpaint.weights import KnownModel, deterministic_state_dict, download_model, load_generator
 from lamapaint.jobs import CancelToken, Cancelled
 from lamapaint.settings import app_paths

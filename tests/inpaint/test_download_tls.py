@@ -9,7 +9,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from lamapaint.inpaint import download
+from lamapaint.models import download
 
 
 @pytest.fixture(autouse=True)

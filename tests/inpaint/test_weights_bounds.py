@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.inpaint.safe_pickle import MAX_COPIED_BYTES, open_torch_zip
+from lamapaint.models.safe_pickle import MAX_COPIED_BYTES, open_torch_zip
 from lamapaint.inpaint.weights import WeightsError, load_weights_file
 from lamapaint.inpaint.weights.checkpoints import generator_layout, storage_budget
 from tests.inpaint.test_weights_support import stored, torch_zip_with_pickle, write_raw_zip, zeros_deflated

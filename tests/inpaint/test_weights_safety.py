@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.inpaint.safe_pickle import Placeholder, TensorRecord, UnsafePickleError, open_torch_zip
+from lamapaint.models.safe_pickle import Placeholder, TensorRecord, UnsafePickleError, open_torch_zip
 from lamapaint.inpaint.weights import WeightsError, load_weights_file
 from tests.inpaint.test_weights_support import layout_state_dict
 

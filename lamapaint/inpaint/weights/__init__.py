@@ -1,7 +1,7 @@
 """Generator weights, one module per job (see docs/ARCHITECTURE.md, Weights):
 
 - :mod:`.deterministic`: seeded test weights (``deterministic_state_dict``, used outside the repo);
-- :mod:`.catalogue`: the published models that can be downloaded (``KNOWN_MODELS``);
+- :mod:`lamapaint.models.catalogue`: the published models that can be downloaded (``KNOWN_MODELS``);
 - :mod:`.checkpoints`: reading every file format into a checked state dict, without running code;
 - :mod:`.model_store`: the installed models (import, listing best first, candidates on disk);
 - :mod:`.conversion_cache`: bounded fast-loading copies of files used once (``--weights FILE``);
@@ -12,8 +12,7 @@ The names below are the package's API; import them from here.
 """
 
 from lamapaint.inpaint.types import ChecksumError, DownloadError, NoWeightsError, UnsafePickleError, WeightsError
-from lamapaint.inpaint.weights.catalogue import KNOWN_MODELS, KnownModel
-from lamapaint.inpaint.weights.checkpoints import LoadedWeights, load_weights_file
+from lamapaint.inpaint.weights.checkpoints import load_weights_file
 from lamapaint.inpaint.weights.choice import load_generator
 from lamapaint.inpaint.weights.deterministic import deterministic_state_dict
 from lamapaint.inpaint.weights.model_download import download_model
@@ -24,6 +23,8 @@ from lamapaint.inpaint.weights.model_store import (
     import_model,
     installed_models,
 )
+from lamapaint.models.catalogue import KNOWN_MODELS, KnownModel
+from lamapaint.models.store import LoadedWeights
 
 __all__ = [
     "KNOWN_MODELS",

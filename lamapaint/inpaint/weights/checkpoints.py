@@ -2,7 +2,7 @@
 
 Formats: ``.safetensors``, ``torch.save`` zips (plain or Lightning state dicts, any key prefix),
 TorchScript ``.pt`` read as a zip (never ``torch.jit.load``), and the official ``big-lama.zip``. No
-code from the file runs (see :mod:`lamapaint.inpaint.safe_pickle`), and nothing big is read before
+code from the file runs (see :mod:`lamapaint.models.safe_pickle`), and nothing big is read before
 the keys and declared shapes match a generator layout: the storages read are bounded by what that
 configuration needs (:func:`storage_budget`), whatever sizes the file claims. Only
 :class:`WeightsError` (and subclasses) leaves :func:`load_weights_file`.
@@ -11,7 +11,6 @@ configuration needs (:func:`storage_budget`), whatever sizes the file claims. On
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import logging
 import math
@@ -28,32 +27,24 @@ import safetensors
 import torch
 
 from lamapaint.inpaint.lama import CONFIGS, build_generator
-from lamapaint.inpaint.safe_pickle import TensorRecord, TorchArchive, is_torch_zip, open_torch_zip, placeholder_tensors
+from lamapaint.models.families import LAMA_ANCHOR
+from lamapaint.models.safe_pickle import TensorRecord, TorchArchive, is_torch_zip, open_torch_zip, placeholder_tensors
 from lamapaint.inpaint.types import WeightsError
+from lamapaint.models.store import LoadedWeights, is_safetensors, sha256_of
 from lamapaint.settings import app_paths
 
 log = logging.getLogger(__name__)
 
 #: Top-level modules of LaMa's training wrapper that are not the generator (relative to the wrapper).
 IGNORED_PREFIXES = ("discriminator.", "loss_", "adversarial_loss.", "val_evaluator.", "test_evaluator.", "evaluator.")
-_ANCHOR = "model.1.ffc.convl2l.weight"  # the stem convolution: present in every FFC generator
+_ANCHOR = LAMA_ANCHOR  # the stem convolution: present in every FFC generator
 _BLOCK_KEY = re.compile(r"model\.(\d+)\.conv1\.ffc\.convl2l\.weight")
 #: The official archive is ~400 MB; its best.ckpt is extracted to the cache folder, so this bounds disk use.
 MAX_ZIP_BYTES = 2 << 30
-#: A safetensors header lists names, dtypes and offsets (~100 KB for big-lama).
-MAX_SAFETENSORS_HEADER = 16 << 20
 _SAFETENSORS_DTYPES = {
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
     "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool,
 }
-
-
-@dataclass(frozen=True)
-class LoadedWeights:
-    config: str
-    state_dict: dict[str, torch.Tensor]
-    source_format: str  # safetensors | lightning-ckpt | state-dict | torchscript | lama-zip
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -143,21 +134,6 @@ def _as_generator_dtypes(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch
         key: value.to(torch.int64) if key.endswith("num_batches_tracked") else value.to(torch.float32)
         for key, value in tensors.items()
     }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(8 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def is_safetensors(path: Path) -> bool:
-    """8-byte little-endian header length followed by a JSON object."""
-    with open(path, "rb") as fh:
-        head = fh.read(9)
-    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= MAX_SAFETENSORS_HEADER
 
 
 def _read_safetensors(path: Path, source: str) -> tuple[str, dict[str, torch.Tensor]]:

@@ -12,17 +12,9 @@ import torch
 from lamapaint.inpaint.lama import CONFIGS
 from lamapaint.inpaint.types import NoWeightsError, WeightsError
 from lamapaint.inpaint.weights import conversion_cache
-from lamapaint.inpaint.weights.checkpoints import build_checked_generator, is_safetensors, load_weights_file
-from lamapaint.inpaint.weights.model_store import (
-    META_PREFIX,
-    ModelInfo,
-    import_model,
-    installed_conversion,
-    installed_models,
-    load_converted,
-    name_for_file,
-    read_header,
-)
+from lamapaint.inpaint.weights.checkpoints import build_checked_generator, load_weights_file
+from lamapaint.inpaint.weights.model_store import ModelInfo, import_model, installed_conversion, installed_models, load_converted
+from lamapaint.models.store import META_PREFIX, is_safetensors, name_for_file, read_header
 
 log = logging.getLogger(__name__)
 

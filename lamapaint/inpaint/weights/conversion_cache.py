@@ -12,8 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from lamapaint.inpaint.weights.checkpoints import LoadedWeights
-from lamapaint.inpaint.weights.model_store import find_by_stamp, name_for_file, source_stamp, write_safetensors
+from lamapaint.models.store import LoadedWeights, find_by_stamp, name_for_file, source_stamp, write_safetensors
 from lamapaint.settings import app_paths
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from lamapaint.inpaint.types import UnsafePickleError, WeightsError
+from lamapaint.models.errors import UnsafePickleError, WeightsError
 
 log = logging.getLogger(__name__)
 

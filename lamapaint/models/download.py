@@ -27,7 +27,7 @@ from typing import BinaryIO
 import certifi
 
 from lamapaint._version import __version__
-from lamapaint.inpaint.types import ChecksumError, DownloadError
+from lamapaint.models.errors import ChecksumError, DownloadError
 from lamapaint.jobs import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lamapaint.inpaint import device as dev
-from lamapaint.inpaint.device import (
+from lamapaint.models import device as dev
+from lamapaint.models.device import (
     DeviceError,
     configure_threads,
     precision_dtype,

@@ -1,4 +1,4 @@
-"""Where and how the generator runs: device, numeric precision and CPU thread count.
+"""Where and how a model runs (the LaMa generator, SAM): device, numeric precision and CPU thread count.
 
 Choices are explicit: a device the user asked for but which is not there is an error, never a silent
 fall-back to the CPU. ``auto`` precision picks a half-precision type only where the hardware runs it
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from lamapaint.inpaint.types import PRECISIONS, DeviceError
+from lamapaint.models.types import PRECISIONS, DeviceError
 
 log = logging.getLogger(__name__)
 

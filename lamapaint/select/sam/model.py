@@ -1,0 +1,35 @@
+"""The Sam module: an image encoder, the prompt encoder and the mask decoder under the official names."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lamapaint.select.sam.mask_decoder import MaskDecoder
+from lamapaint.select.sam.prompt_encoder import PromptEncoder
+
+
+class Sam(nn.Module):
+    """Holds the three parts; the predictor drives them (embedding once, decoding per prompt)."""
+
+    def __init__(self, image_encoder: nn.Module) -> None:
+        super().__init__()
+        self.image_encoder = image_encoder
+        self.prompt_encoder = PromptEncoder()
+        self.mask_decoder = MaskDecoder()
+
+    def embed(self, image: torch.Tensor) -> torch.Tensor:
+        """(B,3,1024,1024) normalised, padded photo -> (B,256,64,64) embedding."""
+        return self.image_encoder(image)
+
+    def decode(
+        self,
+        features: torch.Tensor,
+        points: tuple[torch.Tensor, torch.Tensor] | None,
+        boxes: torch.Tensor | None,
+        masks: torch.Tensor | None,
+        multimask: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompts in the 1024-space -> (B,C,256,256) low-res logits and (B,C) IoU predictions."""
+        sparse, dense = self.prompt_encoder(points, boxes, masks)
+        return self.mask_decoder(features, self.prompt_encoder.dense_pe(), sparse, dense, multimask)
