@@ -223,7 +223,7 @@ class CanvasView(QGraphicsView):
             self._pan_tool.press(self, event)
             return
         tool = self._active_tool()
-        if tool is not None and event.button() == Qt.MouseButton.LeftButton:
+        if tool is not None and (event.button() == Qt.MouseButton.LeftButton or event.button() == Qt.MouseButton.RightButton and tool.takes_right_button):
             tool.press(self, event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
