@@ -11,7 +11,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from lamapaint.inpaint.weights import installed_models
+from lamapaint.inpaint.weights import installed_models, load_generator
 from lamapaint.models.errors import NoWeightsError, UnsafePickleError, WeightsError
 from lamapaint.models.families import family_of_file
 from lamapaint.select import weights
@@ -143,3 +143,17 @@ def test_import_installs_under_the_catalogue_name_apart_from_lama(mobile_sam_fil
     assert all(torch.equal(model.state_dict()[k], v) for k, v in reference.items())
     with pytest.raises(NoWeightsError, match="models download sam-vit-b"):
         weights.load_sam("sam-vit-b")
+
+
+def test_official_sam_files_on_disk_are_not_lama_candidates(mobile_sam_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LaMa's ``auto`` imports weights found on disk; the SAM release files (in the models folder or torch's hub cache) are not LaMa's."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    hub = tmp_path / "torch-home" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / "mobile_sam.pt").write_bytes(mobile_sam_file.read_bytes())
+    models = app_paths().models_dir
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "sam_vit_b_01ec64.pth").write_bytes(b"not read")
+    assert installed_models() == []
+    with pytest.raises(NoWeightsError, match="no LaMa weights installed"):
+        load_generator()
