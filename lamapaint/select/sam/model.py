@@ -29,7 +29,12 @@ class Sam(nn.Module):
         boxes: torch.Tensor | None,
         masks: torch.Tensor | None,
         multimask: bool,
+        image_pe: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prompts in the 1024-space -> (B,C,256,256) low-res logits and (B,C) IoU predictions."""
+        """Prompts in the 1024-space -> (B,C,256,256) low-res logits and (B,C) IoU predictions.
+
+        ``image_pe`` is ``prompt_encoder.dense_pe()``, passed in by callers that keep it between prompts.
+        """
         sparse, dense = self.prompt_encoder(points, boxes, masks)
-        return self.mask_decoder(features, self.prompt_encoder.dense_pe(), sparse, dense, multimask)
+        pe = self.prompt_encoder.dense_pe() if image_pe is None else image_pe
+        return self.mask_decoder(features, pe, sparse, dense, multimask)

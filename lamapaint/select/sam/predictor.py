@@ -38,6 +38,7 @@ class Predictor:
         self.precision = select_precision(precision, self.device)
         self.model = model.eval().to(self.device)
         self._features: torch.Tensor | None = None
+        self._image_pe: torch.Tensor | None = None
         self._size: tuple[int, int] | None = None
 
     @property
@@ -72,13 +73,15 @@ class Predictor:
         resized = transforms.resize_photo(rgb)
         dtype = precision_dtype(self.precision)
         with torch.inference_mode():
-            x = transforms.encoder_input(resized, self.device, torch.float32)
+            x = transforms.encoder_input(resized, self.device)
             if dtype == torch.float32:
                 features = self.model.embed(x)
             else:
                 with torch.autocast(self.device.type, dtype=dtype):
                     features = self.model.embed(x)
             self._features = features.float()
+            # The image's positional encoding depends on the weights only: made once per photo, not per click.
+            self._image_pe = self.model.prompt_encoder.dense_pe()
         self._size = (height, width)
         log.info("SAM embedding of %dx%d on %s (%s): %.2f s", width, height, self.device, self.precision, time.perf_counter() - start)
 
@@ -113,13 +116,10 @@ class Predictor:
             mask_tensor = None
             if mask_array is not None:
                 mask_tensor = torch.as_tensor(mask_array, dtype=torch.float32, device=self.device)[None]
-            low_res, iou = self.model.decode(features, point_prompt, box_tensor, mask_tensor, bool(multimask))
-            if return_full:
-                masks = transforms.upscale_logits(low_res, size) > 0.0
-            else:
-                h, w = self.preview_size
-                masks = transforms.upscale_logits(low_res, None)[..., :h, :w] > 0.0
-        return masks[0].cpu().numpy(), iou[0].cpu().numpy(), low_res[0].cpu().numpy()
+            low_res, iou = self.model.decode(features, point_prompt, box_tensor, mask_tensor, bool(multimask), self._image_pe)
+            preview = transforms.preview_logits(low_res, size)[0]
+            masks = transforms.full_size_masks(preview, size) if return_full else (preview > 0.0).cpu().numpy()
+        return masks, iou[0].float().cpu().numpy(), low_res[0].float().cpu().numpy()
 
     @staticmethod
     def _checked_prompts(

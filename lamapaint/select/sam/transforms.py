@@ -29,14 +29,13 @@ def resize_photo(rgb: np.ndarray) -> np.ndarray:
     return np.array(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))  # a writable copy (torch needs one)
 
 
-def encoder_input(resized: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """(1,3,1024,1024): normalised per channel on the 0-255 scale, zero-padded bottom/right."""
+def encoder_input(resized: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(1,3,1024,1024) float32: normalised per channel on the 0-255 scale, zero-padded bottom/right."""
     x = torch.from_numpy(np.ascontiguousarray(resized)).to(device).permute(2, 0, 1)[None].float()
     mean = torch.tensor(PIXEL_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(PIXEL_STD, device=device).view(1, 3, 1, 1)
     x = (x - mean) / std
-    x = torch.nn.functional.pad(x, (0, INPUT_SIZE - x.shape[3], 0, INPUT_SIZE - x.shape[2]))
-    return x.to(dtype)
+    return torch.nn.functional.pad(x, (0, INPUT_SIZE - x.shape[3], 0, INPUT_SIZE - x.shape[2]))
 
 
 def to_input_space(coords: np.ndarray, original: tuple[int, int]) -> np.ndarray:
@@ -49,11 +48,69 @@ def to_input_space(coords: np.ndarray, original: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def upscale_logits(low_res: torch.Tensor, original: tuple[int, int] | None) -> torch.Tensor:
-    """(B,C,256,256) logits -> the 1024-space crop of the resized photo, then ``original`` (H, W) if given."""
-    up = torch.nn.functional.interpolate(low_res, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-    if original is None:
-        return up
+def preview_logits(low_res: torch.Tensor, original: tuple[int, int]) -> torch.Tensor:
+    """(B,C,256,256) logits -> (B,C,h',w'): bilinear to 1024x1024, cropped to the resized photo."""
     h, w = resized_shape(*original)
-    up = up[..., :h, :w]
-    return torch.nn.functional.interpolate(up, original, mode="bilinear", align_corners=False)
+    up = torch.nn.functional.interpolate(low_res, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return up[..., :h, :w]
+
+
+#: Above this share of pixels to interpolate, plain upsampling of every pixel is the faster way.
+_SPARSE_LIMIT = 0.15
+
+
+def full_size_masks(preview: torch.Tensor, original: tuple[int, int]) -> np.ndarray:
+    """(C,h',w') preview logits -> (C,H,W) bool masks, equal to bilinear upsampling then ``> 0``.
+
+    A bilinear sample is a convex combination of its four source neighbours, so wherever those four
+    have one sign the mask is known without interpolating: the source's sign map is repeated to full
+    size and only the pixels whose neighbours straddle 0 (the edges) are interpolated. On a 12 MP
+    photo that is a few per cent of the pixels, several times faster than upsampling everything.
+    Sample positions follow torch's ``interpolate(..., mode="bilinear", align_corners=False)``.
+    """
+    channels, h, w = preview.shape
+    height, width = original
+    rows, cols = _Axis(h, height), _Axis(w, width)
+    logits = preview.float().cpu().numpy()
+    positive = np.pad(logits > 0, ((0, 0), (0, 1), (0, 1)), mode="edge")  # the last row/column clamp
+    corners = (positive[:, :-1, :-1], positive[:, 1:, :-1], positive[:, :-1, 1:], positive[:, 1:, 1:])
+    all_positive = corners[0] & corners[1] & corners[2] & corners[3]
+    mixed = (corners[0] | corners[1] | corners[2] | corners[3]) & ~all_positive
+    c, i, j = np.nonzero(mixed)
+    sizes = rows.counts[i] * cols.counts[j]
+    if sizes.sum() > _SPARSE_LIMIT * channels * height * width:  # a busy mask: edges everywhere
+        up = torch.nn.functional.interpolate(preview[None].float(), original, mode="bilinear", align_corners=False)
+        return (up[0] > 0).cpu().numpy()
+    masks = np.repeat(np.repeat(all_positive, rows.counts, axis=1), cols.counts, axis=2)
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    span = cols.counts[j][block]
+    y = rows.starts[i][block] + offset // span
+    x = cols.starts[j][block] + offset % span
+    c = c[block]
+    y0, y1, x0, x1 = rows.low[y], rows.high[y], cols.low[x], cols.high[x]
+    top = cols.w0[x] * logits[c, y0, x0] + cols.w1[x] * logits[c, y0, x1]
+    bottom = cols.w0[x] * logits[c, y1, x0] + cols.w1[x] * logits[c, y1, x1]
+    masks[c, y, x] = rows.w0[y] * top + rows.w1[y] * bottom > 0
+    return masks
+
+
+class _Axis:
+    """Where each output index samples a source axis (torch's half-pixel bilinear rule), and the weights."""
+
+    def __init__(self, source: int, target: int) -> None:
+        scale = np.float32(source / target)
+        position = np.maximum(scale * (np.arange(target, dtype=np.float32) + np.float32(0.5)) - np.float32(0.5), np.float32(0))
+        self.low = np.minimum(np.floor(position).astype(np.int64), source - 1)
+        self.high = np.minimum(self.low + 1, source - 1)
+        self.w1 = (position - self.low).astype(np.float32)
+        self.w0 = np.float32(1) - self.w1
+        # Output indices sampling from source cell k form the run starts[k] .. starts[k] + counts[k] - 1.
+        self.counts = np.bincount(self.low, minlength=source)
+        self.starts = np.cumsum(self.counts) - self.counts
+
+
+def upscale_logits(low_res: torch.Tensor, original: tuple[int, int]) -> torch.Tensor:
+    """(B,C,256,256) logits -> (B,C,H,W) logits at the photo's size, the official post-processing."""
+    preview = preview_logits(low_res, original)
+    return torch.nn.functional.interpolate(preview, original, mode="bilinear", align_corners=False)

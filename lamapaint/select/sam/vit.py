@@ -11,6 +11,7 @@ from torch import nn
 from lamapaint.select.sam.common import Neck, from_windows, pad_to_multiple, to_windows
 
 GRID = 64  # 1024 / patch 16
+_BIAS_ELEMENTS = 1 << 25  # the most attention-bias entries made at once (128 MiB in fp32)
 
 
 class PatchEmbed(nn.Module):
@@ -51,10 +52,15 @@ class RelPosAttention(nn.Module):
         rh = self.rel_pos_h[self.rel_index]  # (h, h, d): [q row, k row]
         rw = self.rel_pos_w[self.rel_index]
         grid_q = q.reshape(b * self.heads, h, w, d)
-        rel_h = torch.einsum("bhwc,hkc->bhwk", grid_q, rh.to(q.dtype))
-        rel_w = torch.einsum("bhwc,wkc->bhwk", grid_q, rw.to(q.dtype))
-        bias = (rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :]).reshape(b, self.heads, n, n)
-        out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        rel_h = torch.einsum("bhwc,hkc->bhwk", grid_q, rh.to(q.dtype)).reshape(b, self.heads, h, w, h, 1)
+        rel_w = torch.einsum("bhwc,wkc->bhwk", grid_q, rw.to(q.dtype)).reshape(b, self.heads, h, w, 1, w)
+        # Query rows in chunks: the bias of a global block is (heads, 4096, 4096), 0.8-1 GB in fp32 at once.
+        rows = max(1, _BIAS_ELEMENTS // (b * self.heads * w * n))
+        parts = []
+        for top in range(0, h, rows):
+            bias = (rel_h[:, :, top : top + rows] + rel_w[:, :, top : top + rows]).reshape(b, self.heads, -1, n)
+            parts.append(nn.functional.scaled_dot_product_attention(q[:, :, top * w : (top + rows) * w], k, v, attn_mask=bias))
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
         out = out.reshape(b, self.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c)
         return self.proj(out)
 

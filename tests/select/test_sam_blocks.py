@@ -1,0 +1,72 @@
+"""Building blocks whose fast paths must not change the arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lamapaint.select.sam import tiny_vit, vit
+
+
+def _reference_rel_pos_attention(attn: vit.RelPosAttention, x: torch.Tensor) -> torch.Tensor:
+    """The reference README's steps 5-7 written out: scaled q k^T plus the unscaled-q rel-pos terms."""
+    b, h, w, c = x.shape
+    qkv = attn.qkv(x).reshape(b, h * w, 3, attn.heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    d = q.shape[-1]
+    logits = (q * d**-0.5) @ k.transpose(-1, -2)
+    index = torch.arange(h)[:, None] - torch.arange(h)[None, :] + h - 1
+    rh, rw = attn.rel_pos_h[index], attn.rel_pos_w[index]
+    grid = q.reshape(b, attn.heads, h, w, d)
+    rel_h = torch.einsum("bnhwc,hkc->bnhwk", grid, rh)
+    rel_w = torch.einsum("bnhwc,wkc->bnhwk", grid, rw)
+    logits = logits.view(b, attn.heads, h, w, h, w) + rel_h[..., :, None] + rel_w[..., None, :]
+    out = logits.view(b, attn.heads, h * w, h * w).softmax(-1) @ v
+    return attn.proj(out.view(b, attn.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c))
+
+
+@pytest.mark.parametrize("budget", [1 << 40, 1 << 12])
+def test_rel_pos_attention_in_query_chunks_is_the_reference(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bias is made for a few query rows at a time (memory); any chunking gives the same result."""
+    torch.manual_seed(0)
+    attn = vit.RelPosAttention(dim=32, heads=2, side=16)
+    with torch.no_grad():
+        attn.rel_pos_h.normal_(std=0.5)
+        attn.rel_pos_w.normal_(std=0.5)
+    x = torch.randn(2, 16, 16, 32)
+    monkeypatch.setattr(vit, "_BIAS_ELEMENTS", budget)
+    with torch.inference_mode():
+        torch.testing.assert_close(attn(x), _reference_rel_pos_attention(attn, x), atol=1e-5, rtol=1e-5)
+
+
+def test_tiny_vit_bias_index_numbers_offsets_in_first_met_order() -> None:
+    index = tiny_vit.bias_index(2)
+    # points (0,0), (0,1), (1,0), (1,1): offsets (0,0)->0, (0,1)->1, (1,0)->2, (1,1)->3
+    assert index.tolist() == [[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]]
+    assert int(tiny_vit.bias_index(7).max()) == 48 and int(tiny_vit.bias_index(14).max()) == 195
+
+
+def test_tiny_vit_attention_biases_are_read_after_loading() -> None:
+    """No stale bias table: new attention_biases loaded into an eval model change the output."""
+    torch.manual_seed(0)
+    attn = tiny_vit.Attention(dim=32, heads=2, window=7).eval()
+    x = torch.randn(3, 49, 32)
+    with torch.inference_mode():
+        before = attn(x)
+    attn.load_state_dict({**attn.state_dict(), "attention_biases": torch.randn(2, 49)})
+    with torch.inference_mode():
+        assert not torch.allclose(before, attn(x))
+
+
+def test_conv_bn_folded_in_eval_equals_conv_then_batchnorm() -> None:
+    torch.manual_seed(0)
+    block = tiny_vit.ConvBN(8, 16, 3, 2, 1)
+    with torch.no_grad():
+        block.bn.running_mean.normal_()
+        block.bn.running_var.uniform_(0.5, 1.5)
+        block.bn.weight.normal_()
+        block.bn.bias.normal_()
+    block.eval()
+    x = torch.randn(2, 8, 20, 20)
+    with torch.inference_mode():
+        torch.testing.assert_close(block(x), block.bn(block.c(x)), atol=1e-5, rtol=1e-5)
