@@ -127,8 +127,8 @@ class _Engine:
         from lamapaint.select.sam import transforms
 
         with torch.inference_mode():
-            up = transforms.upscale_logits(torch.as_tensor(source)[None, None], candidate.image_size)
-        return up[0, 0].numpy() > 0.0
+            preview = transforms.preview_logits(torch.as_tensor(source)[None, None], candidate.image_size)[0]
+            return transforms.full_size_masks(preview, candidate.image_size)[0]
 
 
 def _preview_of(mask: np.ndarray) -> np.ndarray:
