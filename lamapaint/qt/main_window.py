@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobRunner(self)
         self.window_actions = Actions(self)
         self.view = CanvasView(self)
-        self.selection = SelectionController(self.jobs, lambda: self.adapter.document, self)
+        self.selection = SelectionController(self.jobs, lambda: self.adapter.document, self.view.visible_image_rect, self)
         self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), SelectTool(self.selection), HandTool())}
         self.view.set_pan_tool(HandTool())
         self.view.set_tool(self.tools["brush"])

@@ -7,6 +7,11 @@ Prompts given meanwhile are kept and answered once it is ready. Every answer is 
 SAM's 1024-wide size (its low-res logits, upscaled once), drawn scaled by the canvas; the
 photo-sized mask is made only when the candidate is accepted.
 
+Zoomed in on a large photo (the view shows under half of the photo's longer side, and the photo is
+at least twice SAM's input size), a selection's first prompt embeds just the visible area, at full
+detail, so a small object selects as well as a big one; the prompts are mapped into that crop and
+the candidate placed back. A later prompt outside the crop embeds the whole photo again.
+
 Without a SAM model the classical select answers (a box -> GrabCut, points -> the colour wand);
 the window says so once.
 """
@@ -34,6 +39,10 @@ log = logging.getLogger(__name__)
 
 #: The preview's longer side (SAM's input size): the candidate is drawn from this, never from the photo's size.
 PREVIEW_SIDE = 1024
+#: Embed the visible area when it is under this share of the photo's longer side ...
+CROP_SHARE = 0.5
+#: ... and the photo's longer side is at least this (SAM sees it at half detail or less).
+CROP_MIN_PHOTO_SIDE = 2 * PREVIEW_SIDE
 CLASSICAL_NOTICE = (
     "No Segment Anything model is installed: selecting with the classical select (GrabCut, the colour wand). "
     "MobileSAM (~39 MB) selects better: Remove ▸ Models and Device… installs it."
@@ -51,6 +60,11 @@ class Prompts:
     def __bool__(self) -> bool:
         return bool(self.points) or self.box is not None
 
+    def moved(self, dx: float, dy: float) -> "Prompts":
+        """A copy shifted by (dx, dy): photo pixels -> the embedded crop's pixels."""
+        box = None if self.box is None else (self.box[0] + dx, self.box[1] + dy, self.box[2] + dx, self.box[3] + dy)
+        return Prompts([(x + dx, y + dy) for x, y in self.points], list(self.labels), box)
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -59,8 +73,9 @@ class Candidate:
 
     previews: np.ndarray
     sources: tuple[Any, ...]
-    image_size: tuple[int, int]  # (H, W) of the photo
+    image_size: tuple[int, int]  # (H, W) of the embedded area
     engine: str  # "sam" or "classical"
+    region: Rect  # where the embedded area lies in the photo (the whole photo, or the view's crop)
 
 
 class _Engine:
@@ -101,21 +116,22 @@ class _Engine:
         self.rgb, self.key = rgb, key
         return self.kind
 
-    def answer(self, prompts: Prompts) -> tuple[Candidate, int]:
-        """The candidates and the index of the one to show first (SAM's best by its IoU estimate)."""
+    def answer(self, prompts: Prompts, region: Rect) -> tuple[Candidate, int]:
+        """The candidates and the index of the one to show first (SAM's best by its IoU estimate);
+        ``prompts`` are already in the embedded area's pixels."""
         assert self.rgb is not None
         height, width = self.rgb.shape[:2]
         if self.predictor is None:
             from lamapaint.select import classical
 
             mask = classical.select(self.rgb, prompts.points, prompts.labels, prompts.box)
-            return Candidate(_preview_of(mask)[None], (mask,), (height, width), "classical"), 0
+            return Candidate(_preview_of(mask)[None], (mask,), (height, width), "classical", region), 0
         points = np.asarray(prompts.points, np.float32) if prompts.points else None
         labels = np.asarray(prompts.labels, np.int64) if prompts.points else None
         box = np.asarray(prompts.box, np.float32) if prompts.box is not None else None
         masks, iou, low_res = self.predictor.predict(points, labels, box, multimask=True, return_full=False)
         order = np.argsort([-int(m.sum()) for m in masks], kind="stable")  # largest, middle, smallest part
-        return Candidate(masks[order], tuple(low_res[i] for i in order), (height, width), "sam"), int(np.argmax(iou[order]))
+        return Candidate(masks[order], tuple(low_res[i] for i in order), (height, width), "sam", region), int(np.argmax(iou[order]))
 
     @staticmethod
     def full_mask(candidate: Candidate, index: int) -> np.ndarray:
@@ -143,6 +159,24 @@ def _preview_of(mask: np.ndarray) -> np.ndarray:
     return cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_AREA) != 0
 
 
+def crop_region(width: int, height: int, visible: Rect | None) -> Rect:
+    """The area to embed: the visible part when zoomed in on a large photo, else the whole photo."""
+    whole = Rect(0, 0, width, height)
+    if visible is None:
+        return whole
+    view = visible.clip(width, height)
+    long_side = max(width, height)
+    if long_side < CROP_MIN_PHOTO_SIDE or view.is_empty or max(view.width, view.height) >= CROP_SHARE * long_side:
+        return whole
+    if min(view.width, view.height) < 16:
+        return whole
+    return view
+
+
+def _contains(region: Rect, x: float, y: float) -> bool:
+    return region.x0 <= x < region.x1 and region.y0 <= y < region.y1
+
+
 def pixels_key(doc: "Document") -> tuple:
     """What decides the composite: the original and the visible layers, by their pixel arrays."""
     return (id(doc.original), tuple((layer.rect, id(layer.rgb), id(layer.coverage)) for layer in doc.layers if layer.visible))
@@ -156,8 +190,11 @@ class SelectionController(QObject):
     message = Signal(str)
     accepted = Signal()
 
-    def __init__(self, jobs: JobRunner, document: Callable[[], "Document | None"], parent: QObject | None = None) -> None:
+    def __init__(
+        self, jobs: JobRunner, document: Callable[[], "Document | None"], visible: Callable[[], Rect | None], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
+        self._visible = visible
         self._jobs = jobs
         jobs.lane(INFERENCE_LANE, keep_thread=True)
         self._document = document
@@ -165,6 +202,7 @@ class SelectionController(QObject):
         self.prompts = Prompts()
         self.candidate: Candidate | None = None
         self.index = 0
+        self.region: Rect | None = None  # the current selection's embedded area; None: the whole photo
         self.engine_kind: str | None = None  # known after the first embedding
         self._embedded_key: object = None  # the pixels the engine holds (GUI side's view)
         self._embedding_key: object = None  # the pixels being embedded now
@@ -182,19 +220,24 @@ class SelectionController(QObject):
     @property
     def embedding_ready(self) -> bool:
         doc = self._document()
-        return doc is not None and self._embedding_key is None and self._embedded_key == pixels_key(doc)
+        return doc is not None and self._embedding_key is None and self._embedded_key == self._key(doc, self.region)
 
     def preview(self) -> np.ndarray | None:
         """The shown candidate at the preview size, or None."""
         return None if self.candidate is None else self.candidate.previews[self.index]
 
     # -- embedding --------------------------------------------------------------------------
+    @staticmethod
+    def _key(doc: "Document", region: Rect | None) -> tuple:
+        return (pixels_key(doc), region or doc.bounds)
+
     def prepare(self) -> None:
-        """Embed the photo as shown, unless that is already done or under way."""
+        """Embed the photo as shown (the current selection's area of it), unless that is already done or under way."""
         doc = self._document()
         if doc is None:
             return
-        key = pixels_key(doc)
+        region = self.region or doc.bounds
+        key = self._key(doc, region)
         if key in (self._embedded_key, self._embedding_key):
             return
         original, layers = doc.original, tuple(doc.layers)
@@ -202,8 +245,7 @@ class SelectionController(QObject):
         self.busyChanged.emit(True)
 
         def run(_progress: Any, _cancel: Any) -> str:
-            rgb = LayerStack(list(layers)).composite(original, Rect(0, 0, original.shape[1], original.shape[0]))
-            return self._engine.embed(rgb, key)
+            return self._engine.embed(LayerStack(list(layers)).composite(original, region), key)
 
         self._jobs.submit(INFERENCE_LANE, "Analysing the photo for the Select tool", run, lambda kind: self._embedded(key, kind), self._failed)
 
@@ -225,13 +267,27 @@ class SelectionController(QObject):
         self.busyChanged.emit(False)
 
     # -- prompts ----------------------------------------------------------------------------
+    def _place(self, xs: list[float], ys: list[float]) -> None:
+        """Choose the embedded area for the prompts given: the view's crop at a selection's first
+        prompt when zoomed in on a large photo; the whole photo once a prompt falls outside it."""
+        doc = self._document()
+        if doc is None:
+            return
+        if not self.prompts:
+            region = crop_region(doc.width, doc.height, self._visible())
+            self.region = None if region == doc.bounds else region
+        elif self.region is not None and not all(_contains(self.region, x, y) for x, y in zip(xs, ys)):
+            self.region = None
+
     def add_point(self, x: float, y: float, include: bool = True) -> None:
+        self._place([x], [y])
         self.prompts.points.append((x, y))
         self.prompts.labels.append(1 if include else 0)
         self._ask()
 
     def set_box(self, box: tuple[float, float, float, float], points: list[tuple[float, float]] = ()) -> None:  # type: ignore[assignment]
         """A box (a drag, or a stroke's bounds) and, for a stroke over the object, a few points on it."""
+        self._place([box[0], max(box[0], box[2] - 1), *(p[0] for p in points)], [box[1], max(box[1], box[3] - 1), *(p[1] for p in points)])
         self.prompts.box = box
         for x, y in points:
             self.prompts.points.append((x, y))
@@ -246,11 +302,12 @@ class SelectionController(QObject):
         self.prepare()  # no-op when the embedding is current
         self._generation += 1
         generation = self._generation
-        prompts = Prompts(list(self.prompts.points), list(self.prompts.labels), self.prompts.box)
+        region = self.region or doc.bounds
+        prompts = self.prompts.moved(-region.x0, -region.y0)
         self._pending_answers += 1
         self.busyChanged.emit(True)
         self._jobs.submit(
-            INFERENCE_LANE, "Selecting", lambda _p, _c: self._engine.answer(prompts), lambda result: self._answered(generation, result), self._answer_failed
+            INFERENCE_LANE, "Selecting", lambda _p, _c: self._engine.answer(prompts, region), lambda result: self._answered(generation, result), self._answer_failed
         )
 
     def _answered(self, generation: int, result: Any) -> None:
@@ -279,6 +336,7 @@ class SelectionController(QObject):
         had = bool(self.prompts) or self.candidate is not None
         self.prompts = Prompts()
         self.candidate = None
+        self.region = None
         self._accept_later = None
         self._generation += 1  # answers on their way are dropped
         if had:
@@ -301,8 +359,14 @@ class SelectionController(QObject):
             return False
         self.drop()
 
+        doc = self._document()
+        if doc is None:
+            return False
+        shape = doc.mask.shape
+
         def run(_progress: Any, _cancel: Any) -> np.ndarray:
-            hole = self._engine.full_mask(candidate, index).view(np.uint8) * np.uint8(HOLE)
+            hole = np.zeros(shape, np.uint8)
+            hole[candidate.region.slices] = self._engine.full_mask(candidate, index).view(np.uint8) * np.uint8(HOLE)
             if grow_pixels and not subtract:
                 grow(hole, grow_pixels)
             return hole

@@ -178,3 +178,60 @@ def test_accepting_removes_when_remove_on_stroke_end_is_on(qtbot, doc_window: Ma
     win.window_actions.remove.trigger()
     qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
     assert removed == [True]
+
+
+def test_zoomed_in_on_a_large_photo_the_view_is_embedded_and_points_map_into_it(qtbot, mobile_sam_file: Path, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from lamapaint.select.sam.predictor import Predictor
+
+    import_sam(mobile_sam_file)
+    win = window
+    win.set_document(Document(make_photo(1600, 2400)))
+    embedded: list[tuple[int, ...]] = []
+    asked: list[np.ndarray] = []
+    real_set, real_predict = Predictor.set_image, Predictor.predict
+
+    def set_image(self: Predictor, rgb: np.ndarray) -> None:
+        embedded.append(rgb.shape)
+        real_set(self, rgb)
+
+    def predict(self: Predictor, points=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(points)
+        return real_predict(self, points, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "set_image", set_image)
+    monkeypatch.setattr(Predictor, "predict", predict)
+    win.view.set_zoom(1.0)
+    win.view.centerOn(1000, 700)
+    visible = win.view.visible_image_rect()
+    assert visible is not None and max(visible.width, visible.height) < 1200
+    win.select_tool("select")
+    click(qtbot, win, 1010, 705)
+    wait_candidate(qtbot, win)
+    sel = win.selection
+    assert sel.candidate is not None and sel.candidate.region == visible
+    assert embedded[-1] == (visible.height, visible.width, 3)
+    assert np.allclose(asked[-1], [[1010 - visible.x0, 705 - visible.y0]], atol=1)
+    want = np.zeros((1600, 2400), np.uint8)
+    want[visible.slices] = _Engine.full_mask(sel.candidate, sel.index) * np.uint8(255)
+    assert want.any()
+    win.grow_spin.setValue(1)
+    grow(want, 1)
+    win.window_actions.select_add.trigger()
+    qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
+    assert np.array_equal(win.document.mask, want)
+    # Zoomed out, the next selection embeds the whole photo again.
+    win.view.fit()
+    click(qtbot, win, 1010, 705)
+    wait_candidate(qtbot, win)
+    assert win.selection.candidate.region == win.document.bounds and embedded[-1] == (1600, 2400, 3)
+
+
+def test_crop_region_rule() -> None:
+    from lamapaint.core.geometry import Rect
+    from lamapaint.qt.selection import crop_region
+
+    whole = Rect(0, 0, 6000, 4000)
+    assert crop_region(6000, 4000, Rect(100, 200, 1100, 900)) == Rect(100, 200, 1100, 900)
+    assert crop_region(6000, 4000, Rect(0, 0, 3500, 2000)) == whole  # not zoomed in enough
+    assert crop_region(1500, 1000, Rect(0, 0, 300, 200)) == Rect(0, 0, 1500, 1000)  # small photo: SAM sees it at full detail
+    assert crop_region(6000, 4000, None) == whole

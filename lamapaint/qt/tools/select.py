@@ -96,13 +96,14 @@ class SelectTool(Tool):
         doc = view.doc
         if doc is None:
             return
-        target = QRectF(0, 0, doc.width, doc.height)
-        if self._image is not None and self._outline is not None:
+        candidate = self.selection.candidate
+        if self._image is not None and self._outline is not None and candidate is not None:
+            region = candidate.region
             painter.save()
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(target, self._image)
-            sx, sy = doc.width / self._image.width(), doc.height / self._image.height()
-            painter.scale(sx, sy)
+            painter.drawImage(QRectF(region.x0, region.y0, region.width, region.height), self._image)
+            painter.translate(region.x0, region.y0)
+            painter.scale(region.width / self._image.width(), region.height / self._image.height())
             for colour, width in ((QColor(0, 0, 0, 170), 3.0), (OUTLINE, 1.5)):
                 pen = QPen(colour, width)
                 pen.setCosmetic(True)
