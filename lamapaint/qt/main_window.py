@@ -48,6 +48,7 @@ from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import RemovalController
+from lamapaint.qt.sam_offer import SAM_DOWNLOAD_LANE, SamOffer
 from lamapaint.qt.selection import SelectionController
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.window_actions = Actions(self)
         self.view = CanvasView(self)
         self.selection = SelectionController(self.jobs, lambda: self.adapter.document, self.view.visible_image_rect, self)
+        self.sam_offer = SamOffer(self.jobs, self)
         self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), SelectTool(self.selection), HandTool())}
         self.view.set_pan_tool(HandTool())
         self.view.set_tool(self.tools["brush"])
@@ -249,6 +251,10 @@ class MainWindow(QMainWindow):
         self.selection.busyChanged.connect(lambda _busy: self.view.viewport().update())
         self.selection.message.connect(self.show_message)
         self.selection.accepted.connect(self._stroke_finished)
+        self.selection.classicalInUse.connect(self.sam_offer.offer)
+        self.sam_offer.message.connect(self.show_message)
+        self.sam_offer.installed.connect(lambda _path: self.selection.model_installed())
+        self.sam_offer.installed.connect(lambda _path: self._prepare_selection())
         a.cancel_removal.triggered.connect(self.removal.cancel)
         a.auto_remove.toggled.connect(self._set_auto_remove)
         a.models.triggered.connect(self.open_model_manager)
@@ -594,6 +600,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.first_run.cancel()
+        self.jobs.cancel_all(SAM_DOWNLOAD_LANE)
         self.canvas_keys.remove()
         self.removal.shutdown()
         self.jobs.wait(FILES_LANE)

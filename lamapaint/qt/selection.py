@@ -189,6 +189,7 @@ class SelectionController(QObject):
     busyChanged = Signal(bool)
     message = Signal(str)
     accepted = Signal()
+    classicalInUse = Signal()  # once per session: no SAM model was found
 
     def __init__(
         self, jobs: JobRunner, document: Callable[[], "Document | None"], visible: Callable[[], Rect | None], parent: QObject | None = None
@@ -257,7 +258,18 @@ class SelectionController(QObject):
         if kind == "classical" and not self._noticed:
             self._noticed = True
             self.message.emit(CLASSICAL_NOTICE)
+            self.classicalInUse.emit()
         self.busyChanged.emit(self.busy)
+
+    def model_installed(self) -> None:
+        """A SAM model was installed: the engine looks again and the photo is embedded anew."""
+
+        def forget(_progress: Any, _cancel: Any) -> None:
+            self._engine.loaded, self._engine.predictor, self._engine.key = False, None, None
+
+        self._jobs.submit(INFERENCE_LANE, "Forget the select engine", forget)
+        self._embedded_key = None
+        self.engine_kind = None
 
     def _failed(self, exc: BaseException) -> None:
         self._embedding_key = None

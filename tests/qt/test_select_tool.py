@@ -165,6 +165,24 @@ def test_without_a_model_the_classical_select_answers_and_says_so_once(qtbot, do
     click(qtbot, win, 10, 10)
     wait_candidate(qtbot, win)
     assert messages.count(CLASSICAL_NOTICE) == 1
+    assert win.sam_offer.box is not None and win.sam_offer.box.isVisible()  # offered once, not modal
+
+
+def test_the_offered_download_makes_the_next_selection_use_sam(qtbot, mobile_sam_file: Path, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import lamapaint.select.weights as weights
+
+    win = doc_window
+    fetched: list[str] = []
+    monkeypatch.setattr(weights, "download_sam", lambda name, progress, cancel: fetched.append(name) or import_sam(mobile_sam_file))
+    win.select_tool("select")
+    qtbot.waitUntil(lambda: win.sam_offer.box is not None, timeout=TIMEOUT_MS)
+    assert win.selection.engine_kind == "classical"
+    win.sam_offer.download_button.click()
+    qtbot.waitUntil(lambda: win.selection.engine_kind == "sam" and win.selection.embedding_ready, timeout=TIMEOUT_MS)
+    assert fetched == ["mobile-sam"]
+    click(qtbot, win, 64, 48)
+    wait_candidate(qtbot, win)
+    assert len(win.selection.candidate.previews) == 3
 
 
 def test_accepting_removes_when_remove_on_stroke_end_is_on(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
