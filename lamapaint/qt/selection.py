@@ -45,7 +45,7 @@ CROP_SHARE = 0.5
 CROP_MIN_PHOTO_SIDE = 2 * PREVIEW_SIDE
 CLASSICAL_NOTICE = (
     "No Segment Anything model is installed: selecting with the classical select (GrabCut, the colour wand). "
-    "MobileSAM (~39 MB) selects better: Remove ▸ Models and Device… installs it."
+    "MobileSAM (~39 MB) selects better."
 )
 
 
