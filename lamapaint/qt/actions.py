@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
+from lamapaint.qt.tools.select import SelectTool
 from lamapaint.qt.tools.shapes import LassoTool, RectTool
 
 
@@ -66,6 +67,9 @@ class Actions(QObject):
         self.tool_eraser = _action(self, "&Eraser", "E", "Erase the painted mask", checkable=True)
         self.tool_lasso = _action(self, "&Lasso", "L", "Draw around what to remove (Alt: erase)", checkable=True)
         self.tool_rect = _action(self, "&Rectangle", "R", "Drag a box over what to remove (Alt: erase)", checkable=True)
+        self.tool_select = _action(
+            self, "&Select Object", "S", "Click an object to select it (Alt-click or right-click: exclude a part; drag: a box; draw around it: a stroke)", checkable=True
+        )
         self.tool_hand = _action(self, "&Hand", "H", "Pan the view (or hold space, or drag with the middle button)", checkable=True)
         #: Tool actions by the tool's own name, in toolbar order.
         self.tool_actions: dict[str, QAction] = {
@@ -73,6 +77,7 @@ class Actions(QObject):
             EraserTool.name: self.tool_eraser,
             LassoTool.name: self.tool_lasso,
             RectTool.name: self.tool_rect,
+            SelectTool.name: self.tool_select,
             HandTool.name: self.tool_hand,
         }
         for a in self.tools():
@@ -80,6 +85,14 @@ class Actions(QObject):
         self.tool_brush.setChecked(True)
         self.brush_smaller = _action(self, "Smaller Brush", "[", "Make the brush smaller")
         self.brush_bigger = _action(self, "Bigger Brush", "]", "Make the brush bigger")
+        # Select: Enter (the Remove key) adds a candidate first; Esc (Clear Mask) drops it first.
+        self.select_add = _action(self, "Add Selection to Mask", ["Shift+Return", "Shift+Enter"], "Add the selected object, grown by the Grow amount, to the mask (or Enter)")
+        self.select_subtract = _action(self, "Subtract Selection from Mask", ["Alt+Return", "Alt+Enter"], "Take the selected object out of the mask")
+        self.select_cycle = _action(self, "Next Candidate", "C", "Show SAM's next candidate: the whole object, a part, a smaller part")
+        self.select_drop = _action(self, "Drop Selection", None, "Forget the selection's clicks (or Esc)")
+        self.tool_select.setIconText("Select")
+        self.select_add.setIconText("Add")
+        self.select_drop.setIconText("✗")
         # Remove
         self.remove = _action(self, "&Remove Object", ["Return", "Enter"], "Fill the painted area from its surroundings")
         self.cancel_removal = _action(self, "&Cancel Removal", "Ctrl+.", "Stop the running removal")
@@ -104,7 +117,11 @@ class Actions(QObject):
     def canvas_actions(self) -> list[QAction]:
         """Single-key shortcuts of the canvas. They act window-wide, from any panel; while a text
         field is edited (a layer rename, a spin box) ``CanvasKeys`` leaves letters, Enter and Esc to it."""
-        return [*self.tools(), self.brush_smaller, self.brush_bigger, self.remove, self.clear_mask]
+        return [*self.tools(), self.brush_smaller, self.brush_bigger, self.remove, self.clear_mask, *self.select_actions()]
+
+    def select_actions(self) -> list[QAction]:
+        """The Select tool's actions: enabled while it shows a candidate."""
+        return [self.select_add, self.select_subtract, self.select_cycle, self.select_drop]
 
     def document_actions(self) -> list[QAction]:
         """Actions that need an open document."""

@@ -66,4 +66,5 @@ def set_toolbar_icons(actions: Actions) -> None:
     for name, action in actions.tool_actions.items():
         action.setIcon(tool_icon(name))
     actions.remove.setIcon(tool_icon("remove"))
+    actions.select_add.setIcon(tool_icon("accept"))
     actions.compare.setIcon(tool_icon("compare"))

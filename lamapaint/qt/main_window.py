@@ -51,9 +51,12 @@ from lamapaint.qt.model_words import engine_words, model_installed
 from lamapaint.qt.panels.history import HistoryPanel
 from lamapaint.qt.panels.layers import LayersPanel
 from lamapaint.qt.removal import FillSample, RemovalController
+from lamapaint.qt.sam_offer import SamOffer
+from lamapaint.qt.selection import SelectionController
 from lamapaint.qt.tools.base import Tool
 from lamapaint.qt.tools.brush import BrushTool, EraserTool
 from lamapaint.qt.tools.hand import HandTool
+from lamapaint.qt.tools.select import SelectTool
 from lamapaint.qt.tools.shapes import LassoTool, RectTool
 from lamapaint.qt.worker import EngineInfo
 from lamapaint.settings import Settings, app_paths
@@ -82,7 +85,8 @@ class MainWindow(QMainWindow):
         self.jobs = JobRunner(self)
         self.window_actions = Actions(self)
         self.view = CanvasView(self)
-        self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), HandTool())}
+        self.selection = SelectionController(self.jobs, lambda: self.adapter.document, self.view.visible_image_rect, self)
+        self.tools: dict[str, Tool] = {t.name: t for t in (BrushTool(), EraserTool(), LassoTool(), RectTool(), SelectTool(self.selection), HandTool())}
         self.view.set_pan_tool(HandTool())
         self.view.set_tool(self.tools["brush"])
         self.removal = RemovalController(self.adapter, self.engine_options, self.jobs, self)
@@ -90,6 +94,7 @@ class MainWindow(QMainWindow):
         self.mask_files = MaskFiles(self.adapter, self.jobs, self.window_actions, self)  # connects its own actions
         self.autosave = AutosaveController(self.adapter, self.jobs, self.settings.autosave_seconds, self, brush_size=lambda: self.settings.brush_size)
         self.installer = ModelInstaller(self.jobs, self)  # every model install, from any panel
+        self.sam_offer = SamOffer(self.installer, self)
         self.first_run = FirstRunPanel(self.view.viewport(), self.installer)
         self._histogram: HistogramPanel | None = None
         self._last_fill: FillSample | None = None  # shown when the histogram is (or becomes) visible
@@ -113,6 +118,7 @@ class MainWindow(QMainWindow):
         self.window_actions.auto_remove.setChecked(self.settings.remove_on_stroke_end)
         self._restore_geometry()
         self._update_document_actions()
+        self._selection_changed()
         self._update_title()
         if not model_installed():
             self.first_run.offer()
@@ -144,6 +150,9 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         for action in [*a.tools(), None, a.brush_smaller, a.brush_bigger]:
             tools.addSeparator() if action is None else tools.addAction(action)
+        select = tools.addMenu("Se&lection")
+        for action in a.select_actions():
+            select.addAction(action)
         remove = bar.addMenu("&Remove")
         for action in (a.remove, a.cancel_removal, a.auto_remove, None, a.models):
             remove.addSeparator() if action is None else remove.addAction(action)
@@ -177,6 +186,9 @@ class MainWindow(QMainWindow):
         self.grow_spin.setValue(4)
         self.grow_spin.setToolTip("How far Grow and Shrink move the mask's edge; set from the photo's size when it opens")
         tools.addWidget(self.grow_spin)
+        tools.addSeparator()
+        tools.addAction(a.select_add)
+        tools.addAction(a.select_drop)
         tools.addSeparator()
         tools.addAction(a.compare)
         tools.addAction(a.auto_remove)
@@ -240,7 +252,19 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, n=name: self.select_tool(n))
         a.brush_smaller.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() / 1.25)))
         a.brush_bigger.triggered.connect(lambda: self.set_brush_size(round(self.brush_spin.value() * 1.25) + 1))
-        a.remove.triggered.connect(self.removal.remove)
+        a.remove.triggered.connect(self.remove_or_accept)
+        a.select_add.triggered.connect(lambda: self.accept_selection(subtract=False))
+        a.select_subtract.triggered.connect(lambda: self.accept_selection(subtract=True))
+        a.select_cycle.triggered.connect(self.selection.cycle)
+        a.select_drop.triggered.connect(self.selection.drop)
+        self.selection.candidateChanged.connect(self._selection_changed)
+        self.selection.busyChanged.connect(lambda _busy: self.view.viewport().update())
+        self.selection.message.connect(self.show_message)
+        self.selection.accepted.connect(self._stroke_finished)
+        self.selection.classicalInUse.connect(self.sam_offer.offer)
+        self.sam_offer.message.connect(self.show_message)
+        self.sam_offer.installed.connect(lambda _path: self.selection.model_installed())
+        self.sam_offer.installed.connect(lambda _path: self._prepare_selection())
         a.cancel_removal.triggered.connect(self.removal.cancel)
         a.auto_remove.toggled.connect(self._set_auto_remove)
         a.models.triggered.connect(self.open_model_manager)
@@ -252,6 +276,7 @@ class MainWindow(QMainWindow):
 
         self.adapter.maskChanged.connect(self.view.on_mask_changed)
         self.adapter.layersChanged.connect(lambda _rect: self.view.sync_layers())
+        self.adapter.layersChanged.connect(lambda _rect: self._prepare_selection())
         self.adapter.historyChanged.connect(self._update_history_actions)
         self.adapter.cleanChanged.connect(lambda _clean: self._update_title())
         self.adapter.projectPathChanged.connect(self._update_title)
@@ -285,6 +310,7 @@ class MainWindow(QMainWindow):
         self.removal.cancel()
         self.view.set_document(doc)
         self.adapter.set_document(doc)
+        self.selection.drop()
         self.autosave.document_replaced(recovered)
         if doc is not None:
             self.view.setFocus()  # the canvas owns the single-key shortcuts
@@ -347,6 +373,8 @@ class MainWindow(QMainWindow):
         if tool is not None and tool.active:
             tool.cancel(self.view)  # Esc first abandons a lasso or box in progress
             return
+        if self.selection.drop():  # then a selection's clicks and candidate
+            return
         self._doc_call("clear_mask")
 
     def grow_mask(self, pixels: int) -> None:
@@ -369,6 +397,30 @@ class MainWindow(QMainWindow):
     def select_tool(self, name: str) -> None:
         self.view.set_tool(self.tools[name])
         self.window_actions.tool_actions[name].setChecked(True)
+        self._prepare_selection()
+
+    # -- selection ------------------------------------------------------------------------------
+    def _prepare_selection(self) -> None:
+        """With the Select tool chosen, the embedding of the pixels shown is computed in the background."""
+        if self.view.tool is self.tools["select"] and self.document is not None:
+            self.selection.prepare()
+
+    def remove_or_accept(self) -> None:
+        """Enter: a shown selection goes into the mask first; Enter again removes."""
+        if not self.accept_selection(subtract=False):
+            self.removal.remove()
+
+    def accept_selection(self, subtract: bool) -> bool:
+        grow_pixels = 0 if subtract else self.grow_spin.value()
+        if not self.selection.accept(grow_pixels, subtract=subtract):
+            return False
+        self.show_message("Selection taken out of the mask" if subtract else f"Selection added to the mask, grown by {grow_pixels} px; Enter removes it")
+        return True
+
+    def _selection_changed(self) -> None:
+        for action in self.window_actions.select_actions():
+            action.setEnabled(self.selection.has_candidate or action is self.window_actions.select_drop and bool(self.selection.prompts))
+        self.view.viewport().update()
 
     def set_brush_size(self, size: int) -> None:
         size = max(BRUSH_MIN, min(BRUSH_MAX, int(size)))

@@ -199,6 +199,13 @@ class CanvasView(QGraphicsView):
         p = self.mapToScene(pos.toPoint() if isinstance(pos, QPointF) else pos)
         return p.x(), p.y()
 
+    def visible_image_rect(self) -> Rect | None:
+        """The part of the photo the viewport shows, in whole image pixels; None without a photo."""
+        if self.doc is None:
+            return None
+        r = self.mapToScene(self.viewport().rect()).boundingRect()
+        return Rect(int(r.left()), int(r.top()), int(r.right()) + 1, int(r.bottom()) + 1).clip(self.doc.width, self.doc.height)
+
     # -- tools ----------------------------------------------------------------------------------
     @property
     def tool(self) -> "Tool | None":
@@ -231,7 +238,7 @@ class CanvasView(QGraphicsView):
             self._pan_tool.press(self, event)
             return
         tool = self._active_tool()
-        if tool is not None and event.button() == Qt.MouseButton.LeftButton:
+        if tool is not None and (event.button() == Qt.MouseButton.LeftButton or event.button() == Qt.MouseButton.RightButton and tool.takes_right_button):
             tool.press(self, event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:

@@ -16,6 +16,7 @@ class Tool:
 
     name = "tool"
     shows_brush = False
+    takes_right_button = False  # the right button is handed to the tool too (Select: exclude)
 
     def __init__(self) -> None:
         self.cursor = QCursor(Qt.CursorShape.CrossCursor)

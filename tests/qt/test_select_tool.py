@@ -1,0 +1,255 @@
+"""The Select tool in the real window: click -> candidate -> Enter grows it into the mask -> undo."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lamapaint.core.document import Document
+from lamapaint.core.mask import grow
+from lamapaint.qt.main_window import MainWindow
+from lamapaint.qt.selection import CLASSICAL_NOTICE, _Engine
+from lamapaint.qt.tools.select import is_stroke, stroke_points
+from lamapaint.select.weights import import_sam
+from tests.qt.conftest import drag, image_to_viewport, make_photo
+from tests.select.sam_files import mobile_sam_file
+
+__all__ = ["mobile_sam_file"]
+
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def sam_window(mobile_sam_file: Path, window: MainWindow) -> MainWindow:
+    """The window with the deterministic MobileSAM installed and a photo open."""
+    import_sam(mobile_sam_file)
+    window.set_document(Document(make_photo()))
+    window.view.fit()
+    return window
+
+
+def click(qtbot, win: MainWindow, x: float, y: float, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # noqa: ANN001
+    qtbot.mouseClick(win.view.viewport(), button, modifier, image_to_viewport(win, x, y))
+
+
+def wait_candidate(qtbot, win: MainWindow) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: win.selection.has_candidate and not win.selection.busy, timeout=TIMEOUT_MS)
+
+
+def expected_hole(win: MainWindow, grow_pixels: int) -> np.ndarray:
+    sel = win.selection
+    assert sel.candidate is not None
+    hole = _Engine.full_mask(sel.candidate, sel.index).view(np.uint8) * np.uint8(255)
+    grow(hole, grow_pixels)
+    return hole
+
+
+def test_click_candidate_enter_grows_into_the_mask_and_undo_restores(qtbot, sam_window: MainWindow) -> None:  # noqa: ANN001
+    win = sam_window
+    win.window_actions.tool_select.trigger()
+    assert win.view.tool is win.tools["select"]
+    assert win.selection.busy  # the embedding starts as soon as the tool is chosen
+    qtbot.waitUntil(lambda: win.selection.embedding_ready, timeout=TIMEOUT_MS)
+    click(qtbot, win, 64, 48)
+    wait_candidate(qtbot, win)
+    sel = win.selection
+    assert sel.engine_kind == "sam"
+    assert sel.candidate is not None and sel.candidate.previews.shape == (3, 768, 1024)
+    areas = [int(p.sum()) for p in sel.candidate.previews]
+    assert areas == sorted(areas, reverse=True)  # largest part first
+    assert not win.document.mask.any()  # nothing in the mask until accepted
+    win.grow_spin.setValue(3)
+    want = expected_hole(win, 3)
+    assert want.any()
+    steps = len(win.document.history.undo_labels)
+    win.window_actions.remove.trigger()  # Enter: the candidate goes into the mask first
+    qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
+    assert np.array_equal(win.document.mask, want)
+    assert not sel.has_candidate and not sel.prompts
+    assert not win.removal.busy  # Enter did not remove yet
+    assert win.document.history.undo_labels[-1] == "Select" and len(win.document.history.undo_labels) == steps + 1
+    win.window_actions.undo.trigger()
+    assert not win.document.mask.any()  # one undo step
+
+
+def test_alt_enter_subtracts_and_esc_drops(qtbot, sam_window: MainWindow) -> None:  # noqa: ANN001
+    win = sam_window
+    win.document.fill_rect(win.document.bounds)
+    win.select_tool("select")
+    click(qtbot, win, 64, 48)
+    wait_candidate(qtbot, win)
+    preview_before = win.selection.preview().copy()
+    win.window_actions.select_cycle.trigger()  # C: the next candidate
+    assert not np.array_equal(win.selection.preview(), preview_before)
+    want = win.document.mask & ~expected_hole(win, 0)
+    win.window_actions.select_subtract.trigger()
+    qtbot.waitUntil(lambda: not win.document.mask.all(), timeout=TIMEOUT_MS)
+    assert np.array_equal(win.document.mask, want)
+    click(qtbot, win, 30, 30, button=Qt.MouseButton.RightButton)  # right-click: an excluded point
+    assert win.selection.prompts.labels == [0]
+    click(qtbot, win, 64, 48, modifier=Qt.KeyboardModifier.AltModifier)
+    assert win.selection.prompts.labels == [0, 0]
+    mask = win.document.mask.copy()
+    win.window_actions.clear_mask.trigger()  # Esc drops the selection, not the mask
+    assert not win.selection.prompts and not win.selection.has_candidate
+    qtbot.wait(50)
+    assert np.array_equal(win.document.mask, mask)
+
+
+def test_clicks_before_the_embedding_are_answered_after_with_a_busy_cue(qtbot, sam_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    win = sam_window
+    gate = threading.Event()
+    real = _Engine.embed
+
+    def slow(self: _Engine, rgb: np.ndarray, key: object) -> str:
+        gate.wait(TIMEOUT_MS / 1000)
+        return real(self, rgb, key)
+
+    monkeypatch.setattr(_Engine, "embed", slow)
+    idle = win.view.viewport().grab().toImage()
+    win.select_tool("select")
+    click(qtbot, win, 64, 48)
+    qtbot.wait(100)
+    assert win.selection.busy and not win.selection.has_candidate
+    busy = win.view.viewport().grab().toImage()
+    corner = [(x, y) for x in range(14, 60, 3) for y in range(14, 24, 3)]
+    assert any(idle.pixel(x, y) != busy.pixel(x, y) for x, y in corner)  # the "Analysing" label
+    gate.set()
+    wait_candidate(qtbot, win)
+    assert win.selection.prompts.points == [pytest.approx((64, 48), abs=1)]
+    after = win.view.viewport().grab().toImage()
+    assert all(idle.pixel(x, y) == after.pixel(x, y) for x, y in corner)
+
+
+def test_a_drag_is_a_box_and_a_stroke_adds_a_few_points(qtbot, sam_window: MainWindow) -> None:  # noqa: ANN001
+    win = sam_window
+    win.select_tool("select")
+    drag(qtbot, win, [(40, 30), (60, 45), (90, 70)])
+    assert win.selection.prompts.box == pytest.approx((40, 30, 90, 70), abs=1)
+    assert win.selection.prompts.points == []
+    win.selection.drop()
+    scribble = [(40 + 50 * t, 48 + 12 * np.sin(t * 25)) for t in np.linspace(0, 1, 60)]
+    drag(qtbot, win, scribble)
+    assert win.selection.prompts.box is not None
+    assert len(win.selection.prompts.points) == 3 and win.selection.prompts.labels == [1, 1, 1]
+    wait_candidate(qtbot, win)
+
+
+def test_stroke_shapes() -> None:
+    circle = [(50 + 20 * np.cos(a), 50 + 20 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    assert is_stroke(circle) and stroke_points(circle) == []  # around the object: its bounds only
+    assert not is_stroke([(0, 0), (5, 4), (10, 10)])
+
+
+def test_without_a_model_the_classical_select_answers_and_says_so_once(qtbot, doc_window: MainWindow) -> None:  # noqa: ANN001
+    win = doc_window
+    messages: list[str] = []
+    win.selection.message.connect(messages.append)
+    win.select_tool("select")
+    click(qtbot, win, 64, 48)  # on the dark square: the wand takes it
+    wait_candidate(qtbot, win)
+    assert win.selection.engine_kind == "classical"
+    win.grow_spin.setValue(2)
+    want = expected_hole(win, 2)
+    win.window_actions.select_add.trigger()
+    qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
+    assert np.array_equal(win.document.mask, want)
+    ys, xs = np.nonzero(win.document.mask)
+    assert 52 <= xs.min() <= 56 and 72 <= xs.max() <= 76 and 36 <= ys.min() <= 40 and 56 <= ys.max() <= 60  # the dark square, grown
+    win.select_tool("brush")
+    win.select_tool("select")
+    click(qtbot, win, 10, 10)
+    wait_candidate(qtbot, win)
+    assert messages.count(CLASSICAL_NOTICE) == 1
+    assert win.sam_offer.box is not None and win.sam_offer.box.isVisible()  # offered once, not modal
+
+
+def test_the_offered_download_makes_the_next_selection_use_sam(qtbot, mobile_sam_file: Path, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import lamapaint.select.weights as weights
+
+    win = doc_window
+    fetched: list[str] = []
+    monkeypatch.setattr(weights, "download_sam", lambda name, progress, cancel: fetched.append(name) or import_sam(mobile_sam_file))
+    win.select_tool("select")
+    qtbot.waitUntil(lambda: win.sam_offer.box is not None, timeout=TIMEOUT_MS)
+    assert win.selection.engine_kind == "classical"
+    win.sam_offer.download_button.click()
+    qtbot.waitUntil(lambda: win.selection.engine_kind == "sam" and win.selection.embedding_ready, timeout=TIMEOUT_MS)
+    assert fetched == ["mobile-sam"]
+    click(qtbot, win, 64, 48)
+    wait_candidate(qtbot, win)
+    assert len(win.selection.candidate.previews) == 3
+
+
+def test_accepting_removes_when_remove_on_stroke_end_is_on(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    win = doc_window
+    removed: list[bool] = []
+    monkeypatch.setattr(win.removal, "remove", lambda: removed.append(True) or True)
+    win.window_actions.auto_remove.setChecked(True)
+    win.select_tool("select")
+    click(qtbot, win, 64, 48)
+    wait_candidate(qtbot, win)
+    win.window_actions.remove.trigger()
+    qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
+    assert removed == [True]
+
+
+def test_zoomed_in_on_a_large_photo_the_view_is_embedded_and_points_map_into_it(qtbot, mobile_sam_file: Path, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from lamapaint.select.sam.predictor import Predictor
+
+    import_sam(mobile_sam_file)
+    win = window
+    win.set_document(Document(make_photo(1600, 2400)))
+    embedded: list[tuple[int, ...]] = []
+    asked: list[np.ndarray] = []
+    real_set, real_predict = Predictor.set_image, Predictor.predict
+
+    def set_image(self: Predictor, rgb: np.ndarray) -> None:
+        embedded.append(rgb.shape)
+        real_set(self, rgb)
+
+    def predict(self: Predictor, points=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(points)
+        return real_predict(self, points, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "set_image", set_image)
+    monkeypatch.setattr(Predictor, "predict", predict)
+    win.view.set_zoom(1.0)
+    win.view.centerOn(1000, 700)
+    visible = win.view.visible_image_rect()
+    assert visible is not None and max(visible.width, visible.height) < 1200
+    win.select_tool("select")
+    click(qtbot, win, 1010, 705)
+    wait_candidate(qtbot, win)
+    sel = win.selection
+    assert sel.candidate is not None and sel.candidate.region == visible
+    assert embedded[-1] == (visible.height, visible.width, 3)
+    assert np.allclose(asked[-1], [[1010 - visible.x0, 705 - visible.y0]], atol=1)
+    want = np.zeros((1600, 2400), np.uint8)
+    want[visible.slices] = _Engine.full_mask(sel.candidate, sel.index) * np.uint8(255)
+    assert want.any()
+    win.grow_spin.setValue(1)
+    grow(want, 1)
+    win.window_actions.select_add.trigger()
+    qtbot.waitUntil(lambda: win.document.mask.any(), timeout=TIMEOUT_MS)
+    assert np.array_equal(win.document.mask, want)
+    # Zoomed out, the next selection embeds the whole photo again.
+    win.view.fit()
+    click(qtbot, win, 1010, 705)
+    wait_candidate(qtbot, win)
+    assert win.selection.candidate.region == win.document.bounds and embedded[-1] == (1600, 2400, 3)
+
+
+def test_crop_region_rule() -> None:
+    from lamapaint.core.geometry import Rect
+    from lamapaint.qt.selection import crop_region
+
+    whole = Rect(0, 0, 6000, 4000)
+    assert crop_region(6000, 4000, Rect(100, 200, 1100, 900)) == Rect(100, 200, 1100, 900)
+    assert crop_region(6000, 4000, Rect(0, 0, 3500, 2000)) == whole  # not zoomed in enough
+    assert crop_region(1500, 1000, Rect(0, 0, 300, 200)) == Rect(0, 0, 1500, 1000)  # small photo: SAM sees it at full detail
+    assert crop_region(6000, 4000, None) == whole
