@@ -175,7 +175,10 @@ def _mask_array(mask: Any, size: tuple[int, int]) -> np.ndarray:
         _load(pil)
         from lamapaint.io.images import mask_from_pil
 
-        hole = mask_from_pil(pil)  # as ``lamapaint-cli remove`` and the editor read mask files
+        try:
+            hole = mask_from_pil(pil)  # as ``lamapaint-cli remove`` and the editor read mask files
+        except (ValueError, OSError):  # a mode Pillow converts only through another one ("La")
+            hole = mask_from_pil(_convert(pil, "RGBA"))
     if hole.shape != size:
         raise InpaintError(
             f"the mask is {hole.shape[1]}x{hole.shape[0]} but the image is {size[1]}x{size[0]}; they must be the same size"

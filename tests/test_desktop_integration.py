@@ -24,7 +24,7 @@ METAINFO = LINUX / f"{APP_ID}.metainfo.xml"
 MIME = LINUX / f"{APP_ID}.mime.xml"
 # The MIME type of each suffix lamapaint opens (freedesktop names; mimetypes lacks HEIC/AVIF).
 SUFFIX_TYPES = {
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "tiff": "image/tiff",
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "jfif": "image/jpeg", "png": "image/png", "tif": "image/tiff", "tiff": "image/tiff",
     "webp": "image/webp", "bmp": "image/bmp", "gif": "image/gif", "avif": "image/avif",
     "heic": "image/heic", "heif": "image/heif", "lamapaint": "application/x-lamapaint",
 }

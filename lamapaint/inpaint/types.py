@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from lamapaint.inpaint.hole import HoleMask
 
 
-
 class InpaintError(EngineError):
     """A fill could not be made (out of memory with a suggestion, bad input, bad option, ...)."""
 

@@ -57,7 +57,7 @@ def family_of_file(path: str | os.PathLike[str]) -> str | None:
     file = Path(path)
     try:
         if not file.is_file():
-            raise WeightsError(f"{file}: no such file")
+            raise WeightsError(f"{file}: {'not a regular file' if file.exists() else 'no such file'}")
         if is_safetensors(file):
             return family_of_keys(read_header(file)[1])
         if is_torch_zip(file):

@@ -180,7 +180,7 @@ def load_sam_file(path: str | os.PathLike[str]) -> LoadedWeights:
     source = str(file)
     try:
         if not file.is_file():
-            raise WeightsError(f"{source}: no such file")
+            raise WeightsError(f"{source}: {'not a regular file' if file.exists() else 'no such file'}")
         if is_safetensors(file):
             (config, state_dict), source_format = _read_safetensors(file, source), "safetensors"
         elif is_torch_zip(file):

@@ -27,9 +27,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[object]]:
         seen["read"].append(threading.current_thread() is threading.main_thread())
         return real_read(source)
 
-    def merge(source: bytes, rgb, touched, block_source=None):  # noqa: ANN001, ANN202
+    def merge(source: bytes, rgb, touched, block_source=None, decoded_original=None):  # noqa: ANN001, ANN202
         seen["merge"].append(block_source)
-        return real_merge(source, rgb, touched, block_source)
+        return real_merge(source, rgb, touched, block_source, decoded_original)
 
     monkeypatch.setattr(jpeg_blocks, "read_block_source", read)
     monkeypatch.setattr(jpeg_blocks, "merge_blocks", merge)

@@ -85,7 +85,7 @@ def test_cancelled_save_keeps_the_previous_file_and_the_document_dirty(
     doc.fill_rect(Rect(10, 10, 40, 40))
     real_save = project.save_project
     gate = _Gate()
-    monkeypatch.setattr(project, "save_project", lambda p, snap, progress, cancel: real_save(p, snap, gate.wrap(progress), cancel))
+    monkeypatch.setattr(project, "save_project", lambda p, snap, progress, cancel, **kw: real_save(p, snap, gate.wrap(progress), cancel, **kw))
     win.files.save_to(path)
     assert gate.reached.wait(10)
     assert win.progress_bar.isVisible() and win.cancel_button.isVisible() and "Saving" in win.busy_label.text()

@@ -109,5 +109,5 @@ def test_an_import_offers_to_cancel_the_import_not_a_download(qtbot, tmp_path: P
     src.write_bytes(b"\0" * 64)
     dialog.import_file(src)
     assert not dialog.cancel_button.isHidden() and dialog.cancel_button.text() == "Cancel import"
-    qtbot.waitUntil(lambda: dialog._job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=WAIT_MS)
     assert dialog.cancel_button.isHidden()

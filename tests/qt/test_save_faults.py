@@ -16,6 +16,7 @@ from lamapaint.qt.dialogs import model_manager
 from lamapaint.qt.main_window import MainWindow
 from lamapaint.settings import app_paths
 from tests.io.faults import inject_write_fault
+from tests.layer_helpers import layer_from_result
 from tests.qt.conftest import Dialogs
 
 WAIT_MS = 30_000
@@ -132,7 +133,7 @@ def test_export_of_a_jpeg_that_crashes_jpeglib_keeps_the_window_and_its_layers( 
     source = load_image(photo)
     doc = Document(source.rgb, source=source, name=photo.name)
     doc.fill_rect(Rect(40, 30, 60, 50))
-    layer = Layer.from_result("Remove", np.ascontiguousarray(255 - doc.original), doc.mask)
+    layer = layer_from_result("Remove", np.ascontiguousarray(255 - doc.original), doc.mask)
     assert layer is not None
     doc.add_layer(layer)
     window.set_document(doc)

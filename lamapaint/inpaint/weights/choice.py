@@ -37,7 +37,7 @@ def load_generator(
     file = Path(path)
     try:
         if not file.is_file():
-            raise WeightsError(f"{file}: no such file")
+            raise WeightsError(f"{file}: {'not a regular file' if file.exists() else 'no such file'}")
         own_format = is_safetensors(file) and f"{META_PREFIX}config" in read_header(file)[0]
     except OSError as exc:
         raise WeightsError(f"{file}: cannot read ({exc.strerror or exc})") from None
