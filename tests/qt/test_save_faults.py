@@ -123,7 +123,6 @@ def test_export_of_a_jpeg_that_crashes_jpeglib_keeps_the_window_and_its_layers( 
     import numpy as np
 
     from lamapaint.core.document import Document
-    from lamapaint.core.layers import Layer
     from lamapaint.io import jpeg_structure
     from lamapaint.io.images import load_image
     from tests.io.crafted_jpeg import crafted, picture
