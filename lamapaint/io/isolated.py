@@ -74,8 +74,10 @@ def child_main() -> None:
     target(channel, *args)
 
 
-def _command() -> tuple[list[str], dict[str, str]]:
+def _command(temp_dir: str | None) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
+    if temp_dir is not None:  # the child's own temporary files (jpeglib's copies) go where the parent removes them
+        env.update(TMPDIR=temp_dir, TEMP=temp_dir, TMP=temp_dir)
     if getattr(sys, "frozen", False):
         return [sys.executable, CHILD_FLAG], env
     # The child imports lamapaint (and the target's module) from where this process did.
@@ -87,11 +89,12 @@ def _command() -> tuple[list[str], dict[str, str]]:
 class IsolatedWorker:
     """A child process running ``target(channel, *args)``, which talks to the parent through
     ``channel`` (``send``, ``recv``). ``target`` must be a module-level function: the child
-    imports it by name."""
+    imports it by name. ``temp_dir``: the child's temporary folder, for the parent to clean up even
+    when the child is killed."""
 
-    def __init__(self, target: Callable[..., None], *args: Any, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, target: Callable[..., None], *args: Any, timeout_s: float = DEFAULT_TIMEOUT_S, temp_dir: str | None = None) -> None:
         self._timeout_s = timeout_s
-        command, env = _command()
+        command, env = _command(temp_dir)
         quiet = not log.isEnabledFor(logging.DEBUG)  # libjpeg's warnings are for --verbose only
         try:
             self._process = subprocess.Popen(

@@ -308,7 +308,7 @@ def read_block_source(source: bytes) -> BlockSource:
     src_path, out_path = folder / "source.jpg", folder / "out.jpg"
     try:
         src_path.write_bytes(stream)
-        worker = IsolatedWorker(_serve_coefficients, str(src_path), str(out_path))
+        worker = IsolatedWorker(_serve_coefficients, str(src_path), str(out_path), temp_dir=str(folder))
     except (OSError, IsolatedCrash) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise LosslessUnavailable(f"the JPEG helper process could not be started ({_describe(exc)})") from exc

@@ -59,3 +59,23 @@ def test_a_silent_child_is_stopped_after_the_time_limit() -> None:
         worker.receive()
     assert time.monotonic() - started < 10
     worker.close()
+
+
+def temp_copy_then_crash(conn: object) -> None:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".jpeg", delete=False) as fh:  # as jpeglib copies a photo
+        fh.write(b"photo")
+    conn.send(fh.name)  # type: ignore[attr-defined]
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_childs_temporary_files_are_in_the_folder_the_parent_removes(tmp_path) -> None:
+    """Issue 17.10: after Ctrl+C, jpeglib's own copy of the photo stayed in the system's temporary folder."""
+    folder = tmp_path / "lamapaint-jpeg-x"
+    folder.mkdir()
+    worker = IsolatedWorker(temp_copy_then_crash, temp_dir=str(folder))
+    left = worker.receive()
+    with pytest.raises(IsolatedCrash):
+        worker.receive()
+    assert os.path.dirname(left) == str(folder)
