@@ -53,7 +53,7 @@ def check_prompts(points: Any, labels: Any, box: Any, size: tuple[int, int]) -> 
     """
     height, width = size
     check_photo_size(height, width)
-    coords = np.zeros((0, 2)) if points is None else _numbers(points, "points")
+    coords = np.zeros((0, 2)) if points is None else finite_numbers(points, "points")
     if coords.size == 0:
         coords = np.zeros((0, 2))
     elif coords.shape == (2,):
@@ -63,7 +63,7 @@ def check_prompts(points: Any, labels: Any, box: Any, size: tuple[int, int]) -> 
     if labels is None:
         label_list = [1] * len(coords)
     else:
-        label_list = [int(v) for v in _numbers(labels, "labels").reshape(-1)]
+        label_list = [int(v) for v in finite_numbers(labels, "labels").reshape(-1)]
         if len(label_list) != len(coords):
             raise SelectError(f"labels must have one entry per point ({len(coords)}), got {len(label_list)}")
         if any(v not in (0, 1) for v in label_list):
@@ -73,7 +73,7 @@ def check_prompts(points: Any, labels: Any, box: Any, size: tuple[int, int]) -> 
             raise SelectError(f"point ({x:g}, {y:g}) is outside the {width}x{height} photo")
     box_tuple = None
     if box is not None:
-        values = _numbers(box, "box").reshape(-1)
+        values = finite_numbers(box, "box").reshape(-1)
         if values.shape != (4,):
             raise SelectError(f"a box is four numbers x0, y0, x1, y1, got {values.size}")
         x0, y0, x1, y1 = (float(v) for v in values)
@@ -87,7 +87,8 @@ def check_prompts(points: Any, labels: Any, box: Any, size: tuple[int, int]) -> 
     return Prompts(tuple((float(x), float(y)) for x, y in coords), tuple(label_list), box_tuple)
 
 
-def _numbers(value: Sequence[Any] | np.ndarray, name: str) -> np.ndarray:
+def finite_numbers(value: Sequence[Any] | np.ndarray | object, name: str) -> np.ndarray:
+    """``value`` as float64 numbers, all finite; SelectError naming ``name`` otherwise."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

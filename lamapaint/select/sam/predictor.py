@@ -19,6 +19,7 @@ import torch
 
 from lamapaint.models.device import precision_dtype, select_device, select_precision
 from lamapaint.select.errors import SelectError
+from lamapaint.select.prompts import finite_numbers
 from lamapaint.select.sam import transforms
 from lamapaint.select.sam.model import Sam
 
@@ -133,7 +134,7 @@ class Predictor:
             raise SelectError("points and labels go together: give both or neither")
         coords = label_array = box_array = mask_array = None
         if points is not None:
-            coords = _finite(points, "points")
+            coords = finite_numbers(points, "points")
             if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) == 0:
                 raise SelectError(f"points must be an (N, 2) array of x, y with N >= 1, got shape {coords.shape}")
             label_array = np.asarray(labels)
@@ -146,7 +147,7 @@ class Predictor:
                 x, y = coords[np.argmax(outside)]
                 raise SelectError(f"point ({x:g}, {y:g}) is outside the {width}x{height} photo")
         if box is not None:
-            box_array = _finite(box, "box")
+            box_array = finite_numbers(box, "box")
             if box_array.shape != (4,):
                 raise SelectError(f"a box is four numbers x0, y0, x1, y1, got shape {box_array.shape}")
             x0, y0, x1, y1 = box_array
@@ -155,18 +156,8 @@ class Predictor:
             if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
                 raise SelectError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) reaches outside the {width}x{height} photo")
         if mask_input is not None:
-            mask_array = _finite(mask_input, "mask_input").astype(np.float32)
+            mask_array = finite_numbers(mask_input, "mask_input").astype(np.float32)
             low = transforms.LOW_RES
             if mask_array.shape != (1, low, low):
                 raise SelectError(f"mask_input must be (1, {low}, {low}) low-res logits from an earlier predict, got shape {mask_array.shape}")
         return coords, label_array, box_array, mask_array
-
-
-def _finite(value: object, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise SelectError(f"{name} must be numbers, got {type(value).__name__}") from None
-    if not np.isfinite(array).all():
-        raise SelectError(f"{name} must be finite numbers")
-    return array
