@@ -13,9 +13,11 @@ import os
 import re
 import stat
 import time
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import safetensors
 import safetensors.torch
@@ -55,6 +57,26 @@ def open_regular(path: Path) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+@contextmanager
+def reading_weights(file: Path) -> Iterator[None]:
+    """Read a weights file inside this: it must be a regular file, and whatever reading it raises
+    (OSError, a damaged zip, a parser's own error types) becomes one WeightsError line."""
+    source = str(file)
+    try:
+        if not file.is_file():
+            raise WeightsError(f"{source}: {'not a regular file' if file.exists() else 'no such file'}")
+        yield
+    except WeightsError:
+        raise
+    except OSError as exc:
+        raise WeightsError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    except zipfile.BadZipFile as exc:
+        raise WeightsError(f"{source}: damaged archive ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors, zipfile and zlib raise many types on damaged files
+        log.debug("reading %s failed", source, exc_info=True)
+        raise WeightsError(f"{source}: damaged or unsupported weights file ({type(exc).__name__}: {exc})") from None
 
 
 def sha256_of(path: Path) -> str:

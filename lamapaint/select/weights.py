@@ -18,7 +18,6 @@ import math
 import os
 import re
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -41,6 +40,7 @@ from lamapaint.models.store import (
     is_safetensors,
     models_dir,
     read_header,
+    reading_weights,
     save_installed,
     sha256_of,
     source_stamp,
@@ -178,9 +178,7 @@ def load_sam_file(path: str | os.PathLike[str]) -> LoadedWeights:
     """Read an official checkpoint (or a ``.safetensors``) without running code; the configuration comes from its keys."""
     file = Path(path)
     source = str(file)
-    try:
-        if not file.is_file():
-            raise WeightsError(f"{source}: {'not a regular file' if file.exists() else 'no such file'}")
+    with reading_weights(file):
         if is_safetensors(file):
             (config, state_dict), source_format = _read_safetensors(file, source), "safetensors"
         elif is_torch_zip(file):
@@ -188,15 +186,6 @@ def load_sam_file(path: str | os.PathLike[str]) -> LoadedWeights:
         else:
             raise WeightsError(f"{source}: unsupported format (expected the official .pt/.pth, a torch.save state dict, or .safetensors)")
         return LoadedWeights(config, state_dict, source_format, sha256_of(file))
-    except WeightsError:
-        raise
-    except OSError as exc:
-        raise WeightsError(f"{source}: cannot read ({exc.strerror or exc})") from None
-    except zipfile.BadZipFile as exc:
-        raise WeightsError(f"{source}: damaged archive ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - safetensors, zipfile and zlib raise many types on damaged files
-        log.debug("reading %s failed", source, exc_info=True)
-        raise WeightsError(f"{source}: damaged or unsupported weights file ({type(exc).__name__}: {exc})") from None
 
 
 def build_checked_model(config: str, state_dict: Mapping[str, torch.Tensor], source: str) -> torch.nn.Module:

@@ -30,7 +30,7 @@ from lamapaint.inpaint.lama import CONFIGS, build_generator
 from lamapaint.models.families import LAMA_ANCHOR
 from lamapaint.models.safe_pickle import TensorRecord, TorchArchive, is_torch_zip, open_torch_zip, placeholder_tensors
 from lamapaint.inpaint.types import WeightsError
-from lamapaint.models.store import LoadedWeights, is_safetensors, sha256_of
+from lamapaint.models.store import LoadedWeights, is_safetensors, reading_weights, sha256_of
 from lamapaint.settings import app_paths
 
 log = logging.getLogger(__name__)
@@ -217,9 +217,7 @@ def load_weights_file(path: str | os.PathLike[str]) -> LoadedWeights:
     """Read any supported weights file without executing code; the generator's config comes from its keys."""
     file = Path(path)
     source = str(file)
-    try:
-        if not file.is_file():
-            raise WeightsError(f"{source}: {'not a regular file' if file.exists() else 'no such file'}")
+    with reading_weights(file):
         if is_safetensors(file):
             config, state_dict = _read_safetensors(file, source)
             source_format = "safetensors"
@@ -233,15 +231,6 @@ def load_weights_file(path: str | os.PathLike[str]) -> LoadedWeights:
                 "checkpoint from torch >= 1.6, a TorchScript .pt or the official big-lama.zip)"
             )
         return LoadedWeights(config, state_dict, source_format, sha256_of(file))
-    except WeightsError:
-        raise
-    except OSError as exc:
-        raise WeightsError(f"{source}: cannot read ({exc.strerror or exc})") from None
-    except zipfile.BadZipFile as exc:
-        raise WeightsError(f"{source}: damaged archive ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - safetensors, zipfile and zlib raise many types on damaged files
-        log.debug("reading %s failed", source, exc_info=True)
-        raise WeightsError(f"{source}: damaged or unsupported weights file ({type(exc).__name__}: {exc})") from None
 
 
 def build_checked_generator(config: str, state_dict: dict[str, torch.Tensor], source: str) -> torch.nn.Module:
