@@ -25,18 +25,25 @@ def _reference_rel_pos_attention(attn: vit.RelPosAttention, x: torch.Tensor) -> 
     return attn.proj(out.view(b, attn.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c))
 
 
+@pytest.mark.parametrize("side", [8, 16])  # head dim 16: side 8 folds the term into the product, 16 adds it
 @pytest.mark.parametrize("budget", [1 << 40, 1 << 12])
-def test_rel_pos_attention_in_query_chunks_is_the_reference(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bias is made for a few query rows at a time (memory); any chunking gives the same result."""
+def test_rel_pos_attention_in_query_chunks_is_the_reference(side: int, budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores are made for a few query rows at a time (cache); any chunking, either way of adding the term, gives the reference."""
     torch.manual_seed(0)
-    attn = vit.RelPosAttention(dim=32, heads=2, side=16)
+    attn = vit.RelPosAttention(dim=32, heads=2, side=side)
+    assert attn.fold_term == (side == 8)
     with torch.no_grad():
         attn.rel_pos_h.normal_(std=0.5)
         attn.rel_pos_w.normal_(std=0.5)
-    x = torch.randn(2, 16, 16, 32)
-    monkeypatch.setattr(vit, "_BIAS_ELEMENTS", budget)
+    x = torch.randn(2, side, side, 32)
+    monkeypatch.setattr(vit, "_SCORES_PER_STEP", budget)
     with torch.inference_mode():
         torch.testing.assert_close(attn(x), _reference_rel_pos_attention(attn, x), atol=1e-5, rtol=1e-5)
+
+
+def test_sam_windows_fold_the_term_and_the_global_grid_adds_it() -> None:
+    assert vit.Block(768, 12, window=14).attn.fold_term
+    assert not vit.Block(768, 12, window=0).attn.fold_term
 
 
 def test_tiny_vit_bias_index_numbers_offsets_in_first_met_order() -> None:

@@ -11,7 +11,7 @@ from torch import nn
 from lamapaint.select.sam.common import Neck, from_windows, pad_to_multiple, to_windows
 
 GRID = 64  # 1024 / patch 16
-_BIAS_ELEMENTS = 1 << 25  # the most attention-bias entries made at once (128 MiB in fp32)
+_SCORES_PER_STEP = 1 << 21  # attention scores made at once: 4-8 MiB, in the cache
 
 
 class PatchEmbed(nn.Module):
@@ -28,14 +28,26 @@ class PatchEmbed(nn.Module):
 class RelPosAttention(nn.Module):
     """Multi-head attention over a (side x side) grid with SAM's decomposed relative-position term.
 
-    The term uses the unscaled queries and enters the fused attention as an additive mask, which is
-    the same arithmetic as adding it to the scaled logits.
+    The arithmetic is the official one (scaled queries times keys, plus the term from the unscaled
+    queries, softmax over the keys), written out and taken in steps small enough for the CPU's
+    cache: a global block's scores are (heads, 4096, 4096), 0.4-0.8 GB at once, and the fused
+    attention with the term as a mask spent as long making the mask as attending. On the global
+    grid a step is 512 query rows of one head (taller products run faster than all heads' 21
+    rows); in windows, all rows of a few dozen (window, head) pairs. How the term is added depends
+    on the grid:
+
+    - 14x14 windows: it rides in the product. Each key gets one-hot columns for its row and its
+      column, each query the term's values there, so one matrix product gives scores plus term
+      (3x faster than adding the term to rows 14 wide).
+    - the 64x64 grid: that would triple the product's width, so the term is added in place.
     """
 
     def __init__(self, dim: int, heads: int, side: int) -> None:
         super().__init__()
         self.heads = heads
         head_dim = dim // heads
+        self.scale = head_dim**-0.5
+        self.fold_term = 2 * side <= head_dim
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
         self.rel_pos_h = nn.Parameter(torch.zeros(2 * side - 1, head_dim))
@@ -45,24 +57,40 @@ class RelPosAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, c = x.shape
-        n = h * w
-        qkv = self.qkv(x).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)  # (B, heads, N, d)
+        n, batch = h * w, b * self.heads
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4).reshape(3, batch, n, -1)
+        q, k, v = qkv.unbind(0)  # (B*heads, N, d)
         d = q.shape[-1]
-        rh = self.rel_pos_h[self.rel_index]  # (h, h, d): [q row, k row]
-        rw = self.rel_pos_w[self.rel_index]
-        grid_q = q.reshape(b * self.heads, h, w, d)
-        rel_h = torch.einsum("bhwc,hkc->bhwk", grid_q, rh.to(q.dtype)).reshape(b, self.heads, h, w, h, 1)
-        rel_w = torch.einsum("bhwc,wkc->bhwk", grid_q, rw.to(q.dtype)).reshape(b, self.heads, h, w, 1, w)
-        # Query rows in chunks: the bias of a global block is (heads, 4096, 4096), 0.8-1 GB in fp32 at once.
-        rows = max(1, _BIAS_ELEMENTS // (b * self.heads * w * n))
-        parts = []
-        for top in range(0, h, rows):
-            bias = (rel_h[:, :, top : top + rows] + rel_w[:, :, top : top + rows]).reshape(b, self.heads, -1, n)
-            parts.append(nn.functional.scaled_dot_product_attention(q[:, :, top * w : (top + rows) * w], k, v, attn_mask=bias))
-        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+        grid_q = q.reshape(batch, h, w, d)
+        rel_h = torch.einsum("bhwc,hkc->bhwk", grid_q, self.rel_pos_h[self.rel_index].to(q.dtype)).reshape(batch, n, h)
+        rel_w = torch.einsum("bhwc,wkc->bhwk", grid_q, self.rel_pos_w[self.rel_index].to(q.dtype)).reshape(batch, n, w)
+        queries = q * self.scale
+        if self.fold_term:
+            queries = torch.cat([queries, rel_h, rel_w], dim=-1)
+            k = torch.cat([k, _key_positions(h, w, k).expand(batch, n, h + w)], dim=-1)
+        keys = k.transpose(1, 2).contiguous()
+        values = v.contiguous()
+        out = torch.empty_like(q)
+        rows = min(n, max(1, _SCORES_PER_STEP // n))  # query rows per step: 512 of a global grid's 4096
+        group = max(1, _SCORES_PER_STEP // (rows * n))  # (window, head) pairs per step: one on the global grid
+        for first in range(0, batch, group):
+            pairs = slice(first, first + group)
+            for top in range(0, n, rows):
+                part = slice(top, top + rows)
+                scores = torch.matmul(queries[pairs, part], keys[pairs])  # (pairs, rows, N)
+                if not self.fold_term:
+                    grid = scores.view(scores.shape[0], -1, h, w)
+                    grid.add_(rel_h[pairs, part, :, None]).add_(rel_w[pairs, part, None, :])
+                out[pairs, part] = torch.matmul(torch.softmax(scores, dim=-1), values[pairs])
         out = out.reshape(b, self.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c)
         return self.proj(out)
+
+
+def _key_positions(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """(1, h*w, h+w): for the key at (row, col), one-hot row then one-hot column."""
+    rows = torch.eye(h, dtype=like.dtype, device=like.device).repeat_interleave(w, dim=0)
+    cols = torch.eye(w, dtype=like.dtype, device=like.device).repeat(h, 1)
+    return torch.cat([rows, cols], dim=1)[None]
 
 
 class MLPBlock(nn.Module):
