@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from lamapaint.core.geometry import Rect
+from lamapaint.core.geometry import Rect, mask_bbox
 from lamapaint.core.layers import LayerStack
 from lamapaint.core.document import HOLE
 from lamapaint.core.mask import grow
@@ -362,7 +362,8 @@ class SelectionController(QObject):
     # -- accepting --------------------------------------------------------------------------
     def accept(self, grow_pixels: int, subtract: bool = False) -> bool:
         """Add (or subtract) the candidate, grown by ``grow_pixels``, to the hole mask as one undo
-        step; the full-size mask is made on the lane. False when there is no candidate."""
+        step. The lane makes the full-size mask and cuts out its grown box; the GUI thread only
+        merges that box into the mask. False when there is no candidate."""
         candidate, index = self.candidate, self.index
         if self._pending_answers and self.prompts:
             self._accept_later = (grow_pixels, subtract)  # done when the answer to the last click comes
@@ -374,22 +375,38 @@ class SelectionController(QObject):
         doc = self._document()
         if doc is None:
             return False
-        shape = doc.mask.shape
+        bounds = doc.bounds
+        grow_pixels = 0 if subtract else max(grow_pixels, 0)
 
-        def run(_progress: Any, _cancel: Any) -> np.ndarray:
-            hole = np.zeros(shape, np.uint8)
-            hole[candidate.region.slices] = self._engine.full_mask(candidate, index).view(np.uint8) * np.uint8(HOLE)
-            if grow_pixels and not subtract:
-                grow(hole, grow_pixels)
-            return hole
+        def run(_progress: Any, _cancel: Any) -> tuple[Rect, np.ndarray] | None:
+            return placed_patch(self._engine.full_mask(candidate, index), candidate.region, bounds, grow_pixels)
 
-        self._jobs.submit(INFERENCE_LANE, "Adding the selection to the mask", run, lambda hole: self._apply(hole, subtract), self._answer_failed)
+        self._jobs.submit(INFERENCE_LANE, "Adding the selection to the mask", run, lambda patch: self._apply(doc, patch, subtract), self._answer_failed)
         return True
 
-    def _apply(self, hole: np.ndarray, subtract: bool) -> None:
-        doc = self._document()
-        if doc is None or hole.shape != doc.mask.shape:
+    def _apply(self, doc: "Document", patch: tuple[Rect, np.ndarray] | None, subtract: bool) -> None:
+        """On the GUI thread: merge the grown candidate's box into the mask; costs the box, not the photo."""
+        if self._document() is not doc:
             return
-        mask = doc.mask & ~hole if subtract else doc.mask | hole
-        doc.replace_mask(mask, "Select subtract" if subtract else "Select")
+        if patch is not None:
+            doc.merge_mask(*patch, subtract=subtract, label="Select subtract" if subtract else "Select")
         self.accepted.emit()
+
+
+def placed_patch(mask: np.ndarray, region: Rect, bounds: Rect, grow_pixels: int) -> tuple[Rect, np.ndarray] | None:
+    """The candidate's full-size mask (``region``'s size) as a 0/255 patch placed in the photo:
+    its bounding box, padded by the grow distance and clipped to ``bounds``, grown. None when empty.
+
+    Growing the patch gives the same pixels as growing a photo-sized mask: the grow works inside
+    the hole's box padded by the distance, which is exactly the patch (clipped where the photo ends).
+    """
+    box = mask_bbox(mask)
+    if box.is_empty:
+        return None
+    placed = box.translate(region.x0, region.y0)
+    rect = placed.pad(grow_pixels).intersect(bounds)
+    patch = np.zeros((rect.height, rect.width), np.uint8)
+    patch[placed.relative_to(rect).slices] = mask[box.slices].view(np.uint8) * np.uint8(HOLE)
+    if grow_pixels > 0:
+        grow(patch, grow_pixels)
+    return rect, patch
