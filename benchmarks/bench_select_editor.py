@@ -41,6 +41,7 @@ from benchmarks._common import BENCH  # noqa: E402
 PHOTO = BENCH / "images" / "lomiri-kleiber.jpg"
 SIZE_24MP = (6000, 4000)
 CLICK_MS = 100.0
+RENDER_ZOOMS = (0.25, 1.0, 4.0)
 WAIT_S = 600.0
 
 
@@ -66,6 +67,7 @@ def main() -> None:
     from lamapaint.qt.app import create_app
     from lamapaint.qt.main_window import MainWindow
     from lamapaint.qt.selection import SelectionController
+    from lamapaint.qt.tools.candidate_image import ScreenGrid, ScreenImage
     from lamapaint.select.sam import deterministic_state_dict
     from lamapaint.select.weights import import_sam
 
@@ -121,12 +123,37 @@ def main() -> None:
             win.document.undo()
         else:
             win.selection.drop()
+    renders = []
+    x, y = 0.5 * SIZE_24MP[0], 0.5 * SIZE_24MP[1]
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, win.view.mapFromScene(QPointF(x, y)))
+    wait_for(lambda: win.selection.has_candidate and not win.selection.busy)
+    candidate, index, tool = win.selection.candidate, win.selection.index, win.tools["select"]
+    for zoom in RENDER_ZOOMS:
+        grid = ScreenGrid(zoom, 800 - x * zoom, 500 - y * zoom, 1600, 1000)  # the click in the middle of a 1600x1000 viewport
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            ScreenImage().get(candidate, index, grid)
+            times.append((time.perf_counter() - t0) * 1000)
+        win.view.set_zoom(zoom)
+        win.view.centerOn(x, y)
+        painted, cached = [], []
+        for _ in range(5):
+            tool._screen.clear()
+            t0 = time.perf_counter()
+            vp.repaint()
+            painted.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            vp.repaint()
+            cached.append((time.perf_counter() - t0) * 1000)
+        renders.append(f"{zoom * 100:g} %: render {statistics.median(times):.1f} ms, repaint {statistics.median(painted):.1f} ms, from the cache {statistics.median(cached):.1f} ms")
     print(f"photo {SIZE_24MP[0]}x{SIZE_24MP[1]}, window 1600x1000, torch threads {torch.get_num_threads()}")
     print(f"embedding in the window (tool chosen -> ready): {embed_s:.2f} s")
     print(f"click -> candidate painted: median {statistics.median(clicks):.0f} ms, min {min(clicks):.0f} ms, max {max(clicks):.0f} ms "
           f"over {len(clicks)} clicks (goal <= {CLICK_MS:.0f} ms)")
     print(f"Enter -> grown full-size mask in the document, painted: {', '.join(f'{a:.0f}' for a in accepts)} ms "
           f"(on the GUI thread: {', '.join(on_gui)})")
+    print(f"candidate at screen pixels (1600x1000 render; the window's viewport is {vp.width()}x{vp.height()}): " + "; ".join(renders))
     win.close()
     app.processEvents()
 
