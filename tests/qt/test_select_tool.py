@@ -388,3 +388,51 @@ def test_tint_image_fills_the_inside_and_draws_the_edge_inside_and_a_dark_line_o
     assert near(colour(3, 5), OUTER_EDGE) and near(colour(7, 9), OUTER_EDGE)  # just outside
     assert colour(14, 10)[3] == 0  # outside
     assert near(colour(0, 0), TINT) and near(colour(1, 2), OUTLINE)  # the frame is no edge; the bottom is
+
+
+@pytest.mark.parametrize("region", [Rect(0, 0, 300, 200), Rect(180, 120, 300, 200), Rect(40, 30, 140, 110)])
+def test_placed_patch_grows_like_the_photo_sized_mask(region: Rect) -> None:
+    """The lane's patch, merged, gives the pixels the photo-sized grow gave (also at the photo's edge)."""
+    from lamapaint.qt.selection import placed_patch
+
+    rng = np.random.default_rng(region.x0)
+    full = np.zeros((region.height, region.width), bool)
+    full[rng.integers(0, region.height, 12), rng.integers(0, region.width, 12)] = True
+    full[-3:, -5:] = True  # touches the region's corner (the photo's, for two of them)
+    bounds = Rect(0, 0, 300, 200)
+    want = np.zeros((200, 300), np.uint8)
+    want[region.slices] = full.view(np.uint8) * np.uint8(255)
+    grow(want, 6)
+    rect, patch = placed_patch(full, region, bounds, 6)
+    got = np.zeros((200, 300), np.uint8)
+    got[rect.slices] = patch
+    assert np.array_equal(got, want) and bounds.contains(rect)
+    assert placed_patch(np.zeros((10, 10), bool), region, bounds, 6) is None
+
+
+def test_the_screen_pixel_candidate_is_rendered_once_per_view(qtbot, doc_window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import lamapaint.qt.tools.candidate_image as candidate_image
+
+    win = doc_window
+    rendered: list[object] = []
+    real = candidate_image.screen_mask
+    monkeypatch.setattr(candidate_image, "screen_mask", lambda *args: rendered.append(args[2]) or real(*args))
+    win.select_tool("select")
+    click(qtbot, win, 64, 48)  # the classical wand: a full-size mask, drawn at screen pixels when zoomed in
+    wait_candidate(qtbot, win)
+    win.view.set_zoom(6.0)
+    qtbot.wait(50)  # the scroll bars come
+    vp = win.view.viewport()
+    vp.repaint()
+    count = len(rendered)
+    assert count >= 1
+    vp.repaint()
+    vp.update(10, 10, 30, 30)  # a part of the view repainted (the pointer, the busy cue): no new render
+    qtbot.wait(20)
+    assert len(rendered) == count
+    win.view.horizontalScrollBar().setValue(win.view.horizontalScrollBar().value() + 7)
+    vp.repaint()
+    assert len(rendered) == count + 1 and rendered[-1] != rendered[-2]  # scrolled: rendered for the new view
+    win.selection.cycle()  # the classical select has one candidate: nothing changes
+    vp.repaint()
+    assert len(rendered) == count + 1
