@@ -134,7 +134,9 @@ class _Engine:
         box = np.asarray(prompts.box, np.float32) if prompts.box is not None else None
         masks, iou, low_res = self.predictor.predict(points, labels, box, multimask=True, return_full=False)
         order = np.argsort([-int(m.sum()) for m in masks], kind="stable")  # largest, middle, smallest part
-        logits = preview_logits(low_res[order], masks.shape[1:])
+        from lamapaint.select.sam.transforms import resized_shape
+
+        logits = preview_logits(low_res[order], resized_shape(height, width))
         return Candidate(masks[order], tuple(low_res[i] for i in order), (height, width), "sam", region, logits), int(np.argmax(iou[order]))
 
     @staticmethod

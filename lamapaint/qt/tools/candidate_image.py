@@ -70,21 +70,22 @@ class ScreenGrid:
 
 def shows_finer_than_preview(candidate: "Candidate", grid: ScreenGrid) -> bool:
     """True when the screen has more pixels across the candidate than its preview has."""
-    return grid.scale * candidate.region.width > candidate.previews.shape[2]
+    preview = candidate.previews if candidate.logits is None else candidate.logits
+    return grid.scale * candidate.region.width > preview.shape[2]
 
 
 def candidate_box(candidate: "Candidate", index: int) -> Rect:
     """Photo pixels outside this box are certainly not in the candidate; EMPTY when it is empty.
-    SAM: the preview's box, a preview pixel wider (a bilinear sample is positive only next to a
-    positive preview pixel). Classical: its full-size mask's box."""
+    SAM: the box of the positive logits, a preview pixel wider (a bilinear sample is positive only
+    next to a positive preview pixel). Classical: its full-size mask's box."""
     region = candidate.region
     if candidate.logits is None:
         return mask_bbox(candidate.sources[index]).translate(region.x0, region.y0)
-    preview = candidate.previews[index]
-    box = mask_bbox(preview)
+    logits = candidate.logits[index]
+    box = mask_bbox(logits > 0)
     if box.is_empty:
         return box
-    ph, pw = preview.shape
+    ph, pw = logits.shape
     sx, sy = region.width / pw, region.height / ph
     grown = Rect(math.floor((box.x0 - 1) * sx) - 1, math.floor((box.y0 - 1) * sy) - 1, math.ceil((box.x1 + 1) * sx) + 1, math.ceil((box.y1 + 1) * sy) + 1)
     return grown.translate(region.x0, region.y0).intersect(region)

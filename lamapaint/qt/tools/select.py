@@ -185,6 +185,6 @@ def screen_grid(view: "CanvasView", painter: QPainter) -> ScreenGrid | None:
     t = painter.worldTransform()
     if t.m12() or t.m21() or t.m11() != t.m22() or t.m11() <= 0:
         return None
-    ratio = view.viewport().devicePixelRatioF()
     viewport = view.viewport()
+    ratio = viewport.devicePixelRatioF()
     return ScreenGrid(t.m11() * ratio, t.dx() * ratio, t.dy() * ratio, round(viewport.width() * ratio), round(viewport.height() * ratio))
