@@ -281,6 +281,24 @@ class Document:
 
         self._mask_edit(label, changed, edit)
 
+    def merge_mask(self, rect: Rect, patch: np.ndarray, subtract: bool = False, label: str = "Merge mask") -> None:
+        """Add ``patch``'s non-zero pixels to the hole in ``rect`` (or take them out of it with
+        ``subtract``), as one undo step. Reads and writes only ``rect`` (and its tiles' backup), so
+        a selection accepted on a 24 MP photo costs what its box costs, not the photo."""
+        if patch.shape != (rect.height, rect.width):
+            raise ValueError(f"patch {patch.shape} does not match the rectangle {rect.height}x{rect.width}")
+        if rect.is_empty or not self.bounds.contains(rect):
+            raise ValueError(f"rectangle {rect} is empty or outside the {self.width}x{self.height} image")
+        value = np.uint8(0 if subtract else HOLE)
+
+        def edit() -> Rect:
+            area = self.mask[rect.slices]
+            changed = (patch != 0) & (area != value)
+            area[changed] = value
+            return mask_bbox(changed).translate(rect.x0, rect.y0)
+
+        self._mask_edit(label, rect, edit)
+
     def marked_mask(self) -> np.ndarray:
         """Everything marked for removal, as a new 0/255 array: the painted mask plus the holes the
         visible layers were made from (a removal clears its hole from the painted mask)."""

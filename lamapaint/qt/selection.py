@@ -4,8 +4,10 @@ The photo is embedded as the person sees it (the composite of the original and t
 removal layers), on the inference lane, as soon as the Select tool is chosen; a removal or an
 undo that changes the layers makes the embedding stale and it is recomputed when next needed.
 Prompts given meanwhile are kept and answered once it is ready. Every answer is a preview at
-SAM's 1024-wide size (its low-res logits, upscaled once), drawn scaled by the canvas; the
-photo-sized mask is made only when the candidate is accepted.
+SAM's 1024-wide size (its low-res logits, upscaled once, kept as floats too), drawn scaled by the
+canvas; zoomed in beyond the preview's detail the canvas draws the visible part at screen pixels
+from those logits (tools/candidate_image.py). The photo-sized mask is made only when the candidate
+is accepted, on the lane, which hands the GUI thread just its grown box to merge into the mask.
 
 Zoomed in on a large photo (the view shows under half of the photo's longer side, and the photo is
 at least twice SAM's input size), a selection's first prompt embeds just the visible area, at full
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from lamapaint.core.geometry import Rect
+from lamapaint.core.geometry import Rect, mask_bbox
 from lamapaint.core.layers import LayerStack
 from lamapaint.core.document import HOLE
 from lamapaint.core.mask import grow
@@ -76,6 +78,7 @@ class Candidate:
     image_size: tuple[int, int]  # (H, W) of the embedded area
     engine: str  # "sam" or "classical"
     region: Rect  # where the embedded area lies in the photo (the whole photo, or the view's crop)
+    logits: np.ndarray | None  # SAM: the previews' float logits (C, h, w), drawn from when zoomed in; classical: None
 
 
 class _Engine:
@@ -125,13 +128,16 @@ class _Engine:
             from lamapaint.select import classical
 
             mask = classical.select(self.rgb, prompts.points, prompts.labels, prompts.box)
-            return Candidate(_preview_of(mask)[None], (mask,), (height, width), "classical", region), 0
+            return Candidate(_preview_of(mask)[None], (mask,), (height, width), "classical", region, None), 0
         points = np.asarray(prompts.points, np.float32) if prompts.points else None
         labels = np.asarray(prompts.labels, np.int64) if prompts.points else None
         box = np.asarray(prompts.box, np.float32) if prompts.box is not None else None
         masks, iou, low_res = self.predictor.predict(points, labels, box, multimask=True, return_full=False)
         order = np.argsort([-int(m.sum()) for m in masks], kind="stable")  # largest, middle, smallest part
-        return Candidate(masks[order], tuple(low_res[i] for i in order), (height, width), "sam", region), int(np.argmax(iou[order]))
+        from lamapaint.select.sam.transforms import resized_shape
+
+        logits = preview_logits(low_res[order], resized_shape(height, width))
+        return Candidate(masks[order], tuple(low_res[i] for i in order), (height, width), "sam", region, logits), int(np.argmax(iou[order]))
 
     @staticmethod
     def full_mask(candidate: Candidate, index: int) -> np.ndarray:
@@ -145,6 +151,17 @@ class _Engine:
         with torch.inference_mode():
             preview = transforms.preview_logits(torch.as_tensor(source)[None, None], candidate.image_size)[0]
             return transforms.full_size_masks(preview, candidate.image_size)[0]
+
+
+def preview_logits(low_res: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """SAM's low-res logits (C, 256, 256) at the preview's size (h, w): bilinear to SAM's input
+    size, cropped, as ``transforms.preview_logits`` makes them. cv2's INTER_LINEAR has torch's
+    half-pixel centres and agrees within 1e-5, in about 1 ms for three where torch takes about 10
+    (the click's budget is 100 ms)."""
+    import cv2
+
+    h, w = shape
+    return np.stack([cv2.resize(channel, (PREVIEW_SIDE, PREVIEW_SIDE), interpolation=cv2.INTER_LINEAR)[:h, :w] for channel in low_res])
 
 
 def _preview_of(mask: np.ndarray) -> np.ndarray:
@@ -362,7 +379,8 @@ class SelectionController(QObject):
     # -- accepting --------------------------------------------------------------------------
     def accept(self, grow_pixels: int, subtract: bool = False) -> bool:
         """Add (or subtract) the candidate, grown by ``grow_pixels``, to the hole mask as one undo
-        step; the full-size mask is made on the lane. False when there is no candidate."""
+        step. The lane makes the full-size mask and cuts out its grown box; the GUI thread only
+        merges that box into the mask. False when there is no candidate."""
         candidate, index = self.candidate, self.index
         if self._pending_answers and self.prompts:
             self._accept_later = (grow_pixels, subtract)  # done when the answer to the last click comes
@@ -374,22 +392,38 @@ class SelectionController(QObject):
         doc = self._document()
         if doc is None:
             return False
-        shape = doc.mask.shape
+        bounds = doc.bounds
+        grow_pixels = 0 if subtract else max(grow_pixels, 0)
 
-        def run(_progress: Any, _cancel: Any) -> np.ndarray:
-            hole = np.zeros(shape, np.uint8)
-            hole[candidate.region.slices] = self._engine.full_mask(candidate, index).view(np.uint8) * np.uint8(HOLE)
-            if grow_pixels and not subtract:
-                grow(hole, grow_pixels)
-            return hole
+        def run(_progress: Any, _cancel: Any) -> tuple[Rect, np.ndarray] | None:
+            return placed_patch(self._engine.full_mask(candidate, index), candidate.region, bounds, grow_pixels)
 
-        self._jobs.submit(INFERENCE_LANE, "Adding the selection to the mask", run, lambda hole: self._apply(hole, subtract), self._answer_failed)
+        self._jobs.submit(INFERENCE_LANE, "Adding the selection to the mask", run, lambda patch: self._apply(doc, patch, subtract), self._answer_failed)
         return True
 
-    def _apply(self, hole: np.ndarray, subtract: bool) -> None:
-        doc = self._document()
-        if doc is None or hole.shape != doc.mask.shape:
+    def _apply(self, doc: "Document", patch: tuple[Rect, np.ndarray] | None, subtract: bool) -> None:
+        """On the GUI thread: merge the grown candidate's box into the mask; costs the box, not the photo."""
+        if self._document() is not doc:
             return
-        mask = doc.mask & ~hole if subtract else doc.mask | hole
-        doc.replace_mask(mask, "Select subtract" if subtract else "Select")
+        if patch is not None:
+            doc.merge_mask(*patch, subtract=subtract, label="Select subtract" if subtract else "Select")
         self.accepted.emit()
+
+
+def placed_patch(mask: np.ndarray, region: Rect, bounds: Rect, grow_pixels: int) -> tuple[Rect, np.ndarray] | None:
+    """The candidate's full-size mask (``region``'s size) as a 0/255 patch placed in the photo:
+    its bounding box, padded by the grow distance and clipped to ``bounds``, grown. None when empty.
+
+    Growing the patch gives the same pixels as growing a photo-sized mask: the grow works inside
+    the hole's box padded by the distance, which is exactly the patch (clipped where the photo ends).
+    """
+    box = mask_bbox(mask)
+    if box.is_empty:
+        return None
+    placed = box.translate(region.x0, region.y0)
+    rect = placed.pad(grow_pixels).intersect(bounds)
+    patch = np.zeros((rect.height, rect.width), np.uint8)
+    patch[placed.relative_to(rect).slices] = mask[box.slices].view(np.uint8) * np.uint8(HOLE)
+    if grow_pixels > 0:
+        grow(patch, grow_pixels)
+    return rect, patch

@@ -381,3 +381,53 @@ def test_marked_mask_adds_the_holes_of_visible_layers() -> None:
     assert np.count_nonzero(marked) == 9 + 9 and doc.mask[23, 23] == 0  # the document's mask is not touched
     doc.set_layer_visible(layer.id, False)
     assert doc.marked_mask()[23, 23] == 0
+
+
+def test_merge_mask_adds_or_subtracts_a_patch_in_its_rect_only_as_one_undo_step() -> None:
+    rng = np.random.default_rng(3)
+    doc = Document(np.zeros((300, 400, 3), np.uint8))
+    doc.fill_rect(Rect(0, 0, 40, 30))
+    doc.fill_rect(Rect(150, 100, 170, 120))
+    before = doc.mask.copy()
+    changes: list[DocumentChange] = []
+    doc.add_listener(changes.append)
+    rect = Rect(130, 90, 230, 160)
+    patch = (rng.random((rect.height, rect.width)) < 0.3).astype(np.uint8) * rng.integers(1, 256, (rect.height, rect.width), dtype=np.uint8)
+    doc.merge_mask(rect, patch, label="Select")
+    want = before.copy()
+    want[rect.slices][patch != 0] = 255
+    assert np.array_equal(doc.mask, want)
+    assert doc.history.undo_labels[-1] == "Select" and doc.history.undo_count == 3
+    masks = [c.rect for c in changes if c.kind == "mask"]
+    assert len(masks) == 1 and rect.contains(masks[0])  # told once, inside the rect
+    assert [c.kind for c in changes if c.kind == "history"] == ["history"]
+    doc.undo()
+    assert np.array_equal(doc.mask, before)
+    doc.redo()
+    assert np.array_equal(doc.mask, want)
+    # Subtract: only the patch's pixels leave the hole, the rest of the rect and the photo stay.
+    doc.merge_mask(Rect(0, 0, 40, 30), np.pad(np.ones((10, 10), np.uint8), ((5, 15), (20, 10))), subtract=True, label="Select subtract")
+    after = want.copy()
+    after[5:15, 20:30] = 0
+    assert np.array_equal(doc.mask, after) and doc.history.undo_labels[-1] == "Select subtract"
+    doc.undo()
+    assert np.array_equal(doc.mask, want)
+    doc.merge_mask(Rect(300, 200, 310, 210), np.zeros((10, 10), np.uint8))  # changes nothing: no step
+    assert doc.history.undo_labels[-1] == "Select"
+    with pytest.raises(ValueError, match="does not match"):
+        doc.merge_mask(rect, patch[1:])
+    with pytest.raises(ValueError, match="outside"):
+        doc.merge_mask(Rect(390, 0, 410, 10), np.ones((10, 20), np.uint8))
+
+
+def test_merge_mask_reads_and_writes_only_its_rect() -> None:
+    """A mask whose pixels outside the rect cannot be read: the merge must not need them."""
+    doc = Document(np.zeros((600, 800, 3), np.uint8))
+    rect = Rect(300, 200, 340, 250)
+    outside = np.ones(doc.mask.shape, bool)
+    outside[rect.pad(64).clip(800, 600).slices] = False  # the tiles' backup may read a tile around it
+    doc.mask[outside] = 77  # a value no edit writes: any whole-mask rewrite would show
+    patch = np.full((rect.height, rect.width), 255, np.uint8)
+    doc.merge_mask(rect, patch)
+    assert (doc.mask[outside] == 77).all() and (doc.mask[rect.slices] == 255).all()
+    assert doc.history.nbytes < 8 * 64 * 64  # a few tiles' backup, not the 480 kB mask

@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPolygonF
 
 from lamapaint.qt.tools.base import Tool
+from lamapaint.qt.tools.candidate_image import OUTLINE, ScreenGrid, ScreenImage, shows_finer_than_preview, tint_image
 
 if TYPE_CHECKING:
     from lamapaint.qt.canvas.view import CanvasView
@@ -28,8 +29,6 @@ CLICK_SLOP = 4.0
 #: A path this many times longer than its bounds' diagonal is a stroke, not a box drag.
 STROKE_RATIO = 1.6
 STROKE_POINTS = 3
-TINT = QColor(0, 200, 255, 90)
-OUTLINE = QColor(0, 230, 255)
 BUSY_TEXT = "Analysing the photo…"
 
 
@@ -42,7 +41,8 @@ class SelectTool(Tool):
         self.selection = selection
         self.path: list[tuple[float, float]] = []
         self._exclude = False
-        self._image: QImage | None = None
+        self._image: QImage | None = None  # the preview's tint, made when first drawn
+        self._screen = ScreenImage()
         selection.candidateChanged.connect(self._candidate_changed)
 
     # -- gestures -------------------------------------------------------------------------------
@@ -86,18 +86,13 @@ class SelectTool(Tool):
 
     # -- drawing --------------------------------------------------------------------------------
     def _candidate_changed(self) -> None:
-        preview = self.selection.preview()
-        self._image = None if preview is None else tint_image(preview)
+        self._image = None
+        self._screen.clear()
 
     def draw_overlay(self, view: "CanvasView", painter: QPainter) -> None:
-        doc = view.doc
-        if doc is None:
+        if view.doc is None:
             return
-        candidate = self.selection.candidate
-        if self._image is not None and candidate is not None:
-            region = candidate.region
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(QRectF(region.x0, region.y0, region.width, region.height), self._image)
+        self._draw_candidate(view, painter)
         self._draw_prompts(view, painter)
         if len(self.path) >= 2:
             pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
@@ -107,6 +102,30 @@ class SelectTool(Tool):
             painter.drawPolyline(QPolygonF([QPointF(x, y) for x, y in self.path]))
         if self.selection.busy:
             self._draw_busy(view, painter)
+
+    def _draw_candidate(self, view: "CanvasView", painter: QPainter) -> None:
+        """Zoomed out, the preview's tint scaled; zoomed in beyond it, the visible part at screen pixels."""
+        candidate, preview = self.selection.candidate, self.selection.preview()
+        if candidate is None or preview is None:
+            return
+        grid = screen_grid(view, painter)
+        if grid is None or not shows_finer_than_preview(candidate, grid):
+            if self._image is None:
+                self._image = tint_image(preview)
+            region = candidate.region
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(QRectF(region.x0, region.y0, region.width, region.height), self._image)
+            return
+        drawn = self._screen.get(candidate, self.selection.index, grid)
+        if drawn is None:
+            return
+        x, y, image = drawn
+        ratio = view.viewport().devicePixelRatioF()
+        image.setDevicePixelRatio(ratio)
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(QPointF(x / ratio, y / ratio), image)
+        painter.restore()
 
     def _draw_prompts(self, view: "CanvasView", painter: QPainter) -> None:
         prompts = self.selection.prompts
@@ -160,21 +179,12 @@ def stroke_points(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [path[min(int(i), len(path) - 1)] for i in picks[:STROKE_POINTS]]
 
 
-def tint_image(preview: np.ndarray) -> QImage:
-    """The candidate at the preview's size: a half-transparent cyan inside, its edge drawn as an
-    opaque cyan line with a dark line just outside (seen on light and dark photos alike). One image,
-    not a vector path: a busy mask has tens of thousands of contour points, which take longer to
-    build and draw than the decoder takes to answer."""
-    import cv2
-
-    h, w = preview.shape
-    kernel = np.ones((3, 3), np.uint8)
-    u8 = preview.view(np.uint8)
-    inner_edge = preview & (cv2.erode(u8, kernel, borderType=cv2.BORDER_REPLICATE) == 0)
-    outer_edge = (cv2.dilate(u8, kernel) != 0) & ~preview
-    rgba = np.zeros((h, w, 4), np.uint8)
-    rgba[preview] = (TINT.red(), TINT.green(), TINT.blue(), TINT.alpha())
-    rgba[inner_edge] = (OUTLINE.red(), OUTLINE.green(), OUTLINE.blue(), 255)
-    rgba[outer_edge] = (0, 0, 0, 170)
-    image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
-    return image.copy()  # owns its pixels
+def screen_grid(view: "CanvasView", painter: QPainter) -> ScreenGrid | None:
+    """Where the painter puts photo pixels on the viewport, in device pixels; None for a
+    transform that is not a plain scale and shift (the view only zooms and scrolls)."""
+    t = painter.worldTransform()
+    if t.m12() or t.m21() or t.m11() != t.m22() or t.m11() <= 0:
+        return None
+    viewport = view.viewport()
+    ratio = viewport.devicePixelRatioF()
+    return ScreenGrid(t.m11() * ratio, t.dx() * ratio, t.dy() * ratio, round(viewport.width() * ratio), round(viewport.height() * ratio))
