@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import torch
 
 from lamapaint.select.sam import tiny_vit, vit
+
+if TYPE_CHECKING:
+    from lamapaint.select.sam.model import Sam
 
 
 def _reference_rel_pos_attention(attn: vit.RelPosAttention, x: torch.Tensor) -> torch.Tensor:
@@ -77,3 +82,38 @@ def test_conv_bn_folded_in_eval_equals_conv_then_batchnorm() -> None:
     x = torch.randn(2, 8, 20, 20)
     with torch.inference_mode():
         torch.testing.assert_close(block(x), block.bn(block.c(x)), atol=1e-5, rtol=1e-5)
+
+
+def _seeded_decoder_model() -> Sam:
+    from lamapaint.select.sam import build_model, deterministic_state_dict
+
+    model = build_model("vit_t")
+    model.load_state_dict(deterministic_state_dict("vit_t"))
+    return model.eval()
+
+
+def test_image_side_made_once_gives_what_each_block_computes_itself() -> None:
+    """The predictor keeps the decoder's image side (``image_tokens``) between clicks; the first
+    block's kept projections must equal the ones it makes from its inputs."""
+    transformer = _seeded_decoder_model().mask_decoder.transformer
+    torch.manual_seed(1)
+    image, image_pe, tokens = torch.randn(1, 256, 64, 64), torch.randn(1, 256, 64, 64), torch.randn(1, 7, 256)
+    with torch.inference_mode():
+        kept = transformer(transformer.image_tokens(image, image_pe), tokens)
+        queries, keys = tokens, image.flatten(2).transpose(1, 2)
+        key_pe = image_pe.flatten(2).transpose(1, 2)
+        for layer in transformer.layers:
+            queries, keys = layer(queries, keys, tokens, key_pe)  # every block projecting for itself
+        queries = transformer.norm_final_attn(queries + transformer.final_attn_token_to_image(queries + tokens, keys + key_pe, keys))
+        torch.testing.assert_close(kept, (queries, keys), atol=1e-5, rtol=1e-5)
+
+
+def test_mask_tail_is_upscaling_then_hypernetwork_products() -> None:
+    """The decoder's last transposed convolution, GELU and mask products, done per 128x128 pixel, are the official steps."""
+    decoder = _seeded_decoder_model().mask_decoder
+    torch.manual_seed(2)
+    src, hyper = torch.randn(1, 256, 64, 64), torch.randn(1, 4, 32)
+    with torch.inference_mode():
+        upscaled = decoder.output_upscaling(src)
+        expected = (hyper @ upscaled.flatten(2)).view(1, 4, 256, 256)
+        torch.testing.assert_close(decoder._masks(src, hyper), expected, atol=1e-4, rtol=1e-5)

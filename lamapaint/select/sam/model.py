@@ -7,6 +7,7 @@ from torch import nn
 
 from lamapaint.select.sam.mask_decoder import MaskDecoder
 from lamapaint.select.sam.prompt_encoder import PromptEncoder
+from lamapaint.select.sam.transformer import ImageTokens
 
 
 class Sam(nn.Module):
@@ -22,6 +23,11 @@ class Sam(nn.Module):
         """(B,3,1024,1024) normalised, padded photo -> (B,256,64,64) embedding."""
         return self.image_encoder(image)
 
+    def image_tokens(self, features: torch.Tensor) -> ImageTokens:
+        """What every prompt without a mask input starts from, for one embedding: made once per photo."""
+        _, dense = self.prompt_encoder(None, None, None)
+        return self.mask_decoder.image_tokens(features, self.prompt_encoder.dense_pe(), dense)
+
     def decode(
         self,
         features: torch.Tensor,
@@ -30,11 +36,14 @@ class Sam(nn.Module):
         masks: torch.Tensor | None,
         multimask: bool,
         image_pe: torch.Tensor | None = None,
+        prepared: ImageTokens | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prompts in the 1024-space -> (B,C,256,256) low-res logits and (B,C) IoU predictions.
 
-        ``image_pe`` is ``prompt_encoder.dense_pe()``, passed in by callers that keep it between prompts.
+        ``image_pe`` is ``prompt_encoder.dense_pe()`` and ``prepared`` is ``image_tokens(features)``,
+        passed in by callers that keep them between prompts; ``prepared`` is not used with a mask input
+        (that changes the image side).
         """
         sparse, dense = self.prompt_encoder(points, boxes, masks)
         pe = self.prompt_encoder.dense_pe() if image_pe is None else image_pe
-        return self.mask_decoder(features, pe, sparse, dense, multimask)
+        return self.mask_decoder(features, pe, sparse, dense, multimask, prepared if masks is None else None)

@@ -22,6 +22,7 @@ from lamapaint.select.errors import SelectError
 from lamapaint.select.prompts import finite_numbers
 from lamapaint.select.sam import transforms
 from lamapaint.select.sam.model import Sam
+from lamapaint.select.sam.transformer import ImageTokens
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Predictor:
         self.model = model.eval().to(self.device)
         self._features: torch.Tensor | None = None
         self._image_pe: torch.Tensor | None = None
+        self._image_tokens: ImageTokens | None = None
         self._size: tuple[int, int] | None = None
 
     @property
@@ -81,8 +83,9 @@ class Predictor:
                 with torch.autocast(self.device.type, dtype=dtype):
                     features = self.model.embed(x)
             self._features = features.float()
-            # The image's positional encoding depends on the weights only: made once per photo, not per click.
+            # The image's positional encoding and the decoder's image side depend on the photo only: made once, not per click.
             self._image_pe = self.model.prompt_encoder.dense_pe()
+            self._image_tokens = self.model.image_tokens(self._features)
         self._size = (height, width)
         log.info("SAM embedding of %dx%d on %s (%s): %.2f s", width, height, self.device, self.precision, time.perf_counter() - start)
 
@@ -117,7 +120,7 @@ class Predictor:
             mask_tensor = None
             if mask_array is not None:
                 mask_tensor = torch.as_tensor(mask_array, dtype=torch.float32, device=self.device)[None]
-            low_res, iou = self.model.decode(features, point_prompt, box_tensor, mask_tensor, bool(multimask), self._image_pe)
+            low_res, iou = self.model.decode(features, point_prompt, box_tensor, mask_tensor, bool(multimask), self._image_pe, self._image_tokens)
             preview = transforms.preview_logits(low_res, size)[0]
             masks = transforms.full_size_masks(preview, size) if return_full else (preview > 0.0).cpu().numpy()
         return masks, iou[0].float().cpu().numpy(), low_res[0].float().cpu().numpy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -24,8 +26,16 @@ class Attention(nn.Module):
         b, n, c = x.shape
         return x.reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
 
+    def project(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values projected and split into heads: (B, heads, N, d) each."""
+        return self._split(self.k_proj(k)), self._split(self.v_proj(v))
+
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        q, k, v = self._split(self.q_proj(q)), self._split(self.k_proj(k)), self._split(self.v_proj(v))
+        return self.attend(q, *self.project(k, v))
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention of the queries ``q`` over keys and values already projected (``project``)."""
+        q = self._split(self.q_proj(q))
         out = nn.functional.scaled_dot_product_attention(q, k, v)
         b, h, n, d = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * d))
@@ -46,19 +56,42 @@ class TwoWayAttentionBlock(nn.Module):
         self.cross_attn_image_to_token = Attention(dim, heads, downsample=2)
         self.skip_first_pe = skip_first_pe
 
-    def forward(self, queries: torch.Tensor, keys: torch.Tensor, query_pe: torch.Tensor, key_pe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, queries: torch.Tensor, keys: torch.Tensor, query_pe: torch.Tensor, key_pe: torch.Tensor, image: ImageTokens | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``image``: the first block's image side made once per photo (then ``keys`` and ``key_pe`` are its own)."""
         if self.skip_first_pe:
             queries = self.self_attn(queries, queries, queries)
         else:
             q = queries + query_pe
             queries = queries + self.self_attn(q, q, queries)
         queries = self.norm1(queries)
-        q, k = queries + query_pe, keys + key_pe
-        queries = self.norm2(queries + self.cross_attn_token_to_image(q, k, keys))
+        q = queries + query_pe
+        if image is None:
+            k = keys + key_pe
+            attended = self.cross_attn_token_to_image(q, k, keys)
+        else:
+            k = image.keys_with_pe
+            attended = self.cross_attn_token_to_image.attend(q, image.first_keys, image.first_values)
+        queries = self.norm2(queries + attended)
         queries = self.norm3(queries + self.mlp(queries))
-        q, k = queries + query_pe, keys + key_pe
+        q = queries + query_pe
         keys = self.norm4(keys + self.cross_attn_image_to_token(k, q, queries))
         return queries, keys
+
+
+@dataclass(frozen=True)
+class ImageTokens:
+    """The image side of the transformer before any prompt: the embedding (plus the no-mask
+    embedding) and its positional encoding as (B, HW, C) tokens, and what the first block's
+    token->image attention projects from them. It depends on the photo only, so a predictor makes
+    it once and every click starts from it."""
+
+    keys: torch.Tensor
+    key_pe: torch.Tensor
+    keys_with_pe: torch.Tensor
+    first_keys: torch.Tensor
+    first_values: torch.Tensor
 
 
 class TwoWayTransformer(nn.Module):
@@ -70,13 +103,21 @@ class TwoWayTransformer(nn.Module):
         self.final_attn_token_to_image = Attention(dim, heads, downsample=2)
         self.norm_final_attn = nn.LayerNorm(dim)
 
-    def forward(self, image: torch.Tensor, image_pe: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B,C,H,W) image, its PE, (B,T,C) tokens -> (tokens, image tokens (B,HW,C))."""
-        keys = image.flatten(2).transpose(1, 2)
-        key_pe = image_pe.flatten(2).transpose(1, 2)
+    def image_tokens(self, image: torch.Tensor, image_pe: torch.Tensor) -> ImageTokens:
+        """(B,C,H,W) image and its PE -> the prompt-independent start (token-major copies, so every add,
+        LayerNorm and projection after runs on contiguous rows)."""
+        keys = image.flatten(2).transpose(1, 2).contiguous()
+        key_pe = image_pe.flatten(2).transpose(1, 2).contiguous()
+        keys_with_pe = keys + key_pe
+        first_keys, first_values = self.layers[0].cross_attn_token_to_image.project(keys_with_pe, keys)
+        return ImageTokens(keys, key_pe, keys_with_pe, first_keys, first_values)
+
+    def forward(self, image: ImageTokens, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image tokens and (B,T,C) prompt tokens -> (tokens, image tokens (B,HW,C))."""
+        keys, key_pe = image.keys, image.key_pe
         queries = tokens
-        for layer in self.layers:
-            queries, keys = layer(queries, keys, tokens, key_pe)
+        for i, layer in enumerate(self.layers):
+            queries, keys = layer(queries, keys, tokens, key_pe, image if i == 0 else None)
         q, k = queries + tokens, keys + key_pe
         queries = self.norm_final_attn(queries + self.final_attn_token_to_image(q, k, keys))
         return queries, keys
