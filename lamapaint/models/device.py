@@ -8,8 +8,10 @@ exact reference path the parity tests use.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _CPUINFO = Path("/proc/cpuinfo")
 _NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+# glibc mallopt parameters and the values chosen: no fresh mapping below 32 MiB (its maximum), keep up
+# to 1 GiB of freed memory at the heap's top, grow the heap 64 MiB at a time.
+_MALLOPT_SETTINGS = ((-3, 32 << 20), (-1, 1 << 30), (-2, 64 << 20))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -79,14 +84,42 @@ def precision_dtype(precision: str) -> torch.dtype:
 
 
 def configure_threads(n: int = 0) -> int:
-    """Set torch's intra-op threads; ``0`` means the cores this process may run on (affinity, not all)."""
+    """Set torch's intra-op threads; ``0`` means the cores this process may run on (affinity, not all).
+
+    Also keeps freed memory for reuse (``keep_freed_memory``): both are process-wide settings for
+    running a model on the CPU.
+    """
     if n < 0:
         raise ValueError(f"thread count must be >= 0, got {n}")
+    keep_freed_memory()
     count = n or available_cores()
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
         log.info("torch intra-op threads: %d", count)
     return count
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse rather than hand it back to the OS at once.
+
+    A forward pass frees and allocates tensors of tens of MB layer after layer. By default glibc
+    maps the larger ones afresh and unmaps them when freed, and the kernel then zeroes every new
+    page on first touch: 10-15 % of a SAM ViT-B embedding or a big-lama 512^2 forward on a CPU
+    (benchmarks/bench_select.py). The cost: up to 1 GiB of freed memory stays with the process for
+    its next use. False where the C library is not glibc (nothing is changed there).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: their malloc has other knobs
+        return False
+    done = all(libc.mallopt(param, value) == 1 for param, value in _MALLOPT_SETTINGS)
+    log.debug("malloc keeps freed memory: %s", done)
+    return done
 
 
 def available_cores() -> int:

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from lamapaint.models.device import precision_dtype, select_device, select_precision
+from lamapaint.models.device import keep_freed_memory, precision_dtype, select_device, select_precision
 from lamapaint.select.errors import SelectError
 from lamapaint.select.prompts import finite_numbers
 from lamapaint.select.sam import transforms
@@ -39,6 +39,8 @@ class Predictor:
         self.device = select_device(device)
         self.precision = select_precision(precision, self.device)
         self.model = model.eval().to(self.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self._features: torch.Tensor | None = None
         self._image_pe: torch.Tensor | None = None
         self._image_tokens: ImageTokens | None = None
