@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 
-from lamapaint.select.sam import tiny_vit, vit
+from lamapaint.select.sam import common, tiny_vit, vit
 
 if TYPE_CHECKING:
     from lamapaint.select.sam.model import Sam
@@ -44,6 +44,25 @@ def test_rel_pos_attention_in_query_chunks_is_the_reference(side: int, budget: i
     monkeypatch.setattr(vit, "_SCORES_PER_STEP", budget)
     with torch.inference_mode():
         torch.testing.assert_close(attn(x), _reference_rel_pos_attention(attn, x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("window", [5, 6])  # 12x12 grid: padded to 15x15, and not padded
+def test_windowed_block_projects_only_real_tokens_as_the_reference_pads_zeros(window: int) -> None:
+    """The official block pads the normalised grid with zeros, projects and attends in windows, then
+    crops; the block here projects real tokens only and pads q, k, v with the bias."""
+    torch.manual_seed(3)
+    block = vit.Block(32, 2, window=window).eval()
+    with torch.no_grad():
+        for parameter in block.parameters():
+            parameter.normal_(std=0.3)
+    x = torch.randn(2, 12, 12, 32)
+    with torch.inference_mode():
+        padded = common.pad_to_multiple(block.norm1(x), window)
+        y = block.attn(common.to_windows(padded, window))
+        y = common.from_windows(y, window, padded.shape[1], padded.shape[2])[:, :12, :12, :]
+        expected = x + y
+        expected = expected + block.mlp(block.norm2(expected))
+        torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_sam_windows_fold_the_term_and_the_global_grid_adds_it() -> None:

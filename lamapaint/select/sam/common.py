@@ -34,13 +34,20 @@ class Neck(nn.Sequential):
         )
 
 
-def pad_to_multiple(x: torch.Tensor, window: int) -> torch.Tensor:
-    """Pad a (B,H,W,C) grid bottom/right with zeros to a multiple of ``window``."""
+def pad_to_multiple(x: torch.Tensor, window: int, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """Pad a (B,H,W,C) grid bottom/right to a multiple of ``window``, with zeros or the (C,) ``fill``."""
     pad_h = (window - x.shape[1] % window) % window
     pad_w = (window - x.shape[2] % window) % window
-    if pad_h or pad_w:
-        x = nn.functional.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-    return x
+    if not (pad_h or pad_w):
+        return x
+    if fill is None:
+        return nn.functional.pad(x, (0, 0, 0, pad_w, 0, pad_h))
+    b, h, w, c = x.shape
+    padded = x.new_empty(b, h + pad_h, w + pad_w, c)
+    padded[:, :h, :w] = x
+    padded[:, h:] = fill
+    padded[:, :h, w:] = fill
+    return padded
 
 
 def to_windows(x: torch.Tensor, window: int) -> torch.Tensor:

@@ -56,9 +56,14 @@ class RelPosAttention(nn.Module):
         self.register_buffer("rel_index", offsets, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, h, w, c = x.shape
+        return self.proj(self.attend(self.qkv(x)))
+
+    def attend(self, qkv: torch.Tensor) -> torch.Tensor:
+        """(B, h, w, 3 * dim) projected queries, keys and values -> (B, h, w, dim), before ``proj``."""
+        b, h, w, c = qkv.shape
+        c //= 3
         n, batch = h * w, b * self.heads
-        qkv = self.qkv(x).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4).reshape(3, batch, n, -1)
+        qkv = qkv.reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4).reshape(3, batch, n, -1)
         q, k, v = qkv.unbind(0)  # (B*heads, N, d)
         d = q.shape[-1]
         grid_q = q.reshape(batch, h, w, d)
@@ -82,8 +87,7 @@ class RelPosAttention(nn.Module):
                     grid = scores.view(scores.shape[0], -1, h, w)
                     grid.add_(rel_h[pairs, part, :, None]).add_(rel_w[pairs, part, None, :])
                 out[pairs, part] = torch.matmul(torch.softmax(scores, dim=-1), values[pairs])
-        out = out.reshape(b, self.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c)
-        return self.proj(out)
+        return out.reshape(b, self.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c)
 
 
 def _key_positions(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -119,14 +123,17 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[1], x.shape[2]
-        y = self.norm1(x)
+        qkv = self.attn.qkv(self.norm1(x))
         if self.window:
-            padded = pad_to_multiple(y, self.window)
-            y = self.attn(to_windows(padded, self.window))
-            y = from_windows(y, self.window, padded.shape[1], padded.shape[2])[:, :h, :w, :]
+            # The official code pads the normalised grid with zeros and projects every token; a zero
+            # token's q, k and v are the projection's bias, so the real tokens are projected and the
+            # padding filled with the bias. The output projection is per token: only real ones need it.
+            padded = pad_to_multiple(qkv, self.window, fill=self.attn.qkv.bias.to(qkv.dtype))
+            y = self.attn.attend(to_windows(padded, self.window))
+            y = from_windows(y, self.window, padded.shape[1], padded.shape[2])[:, :h, :w, :].contiguous()  # a strided crop makes the product 7x slower
         else:
-            y = self.attn(y)
-        x = x + y
+            y = self.attn.attend(qkv)
+        x = x + self.attn.proj(y)
         return x + self.mlp(self.norm2(x))
 
 
