@@ -66,9 +66,8 @@ def full_size_masks(preview: torch.Tensor, original: tuple[int, int]) -> np.ndar
     have one sign the mask is known without interpolating: the source's sign map is repeated to full
     size (columns first, then whole rows, which copy fast; only over the box where it is positive)
     and only the pixels whose neighbours straddle 0 (the edges) are interpolated, a source cell at a
-    time. On a 12 MP photo that is a few
-    per cent of the pixels, several times faster than upsampling everything. Sample positions and
-    the order of the arithmetic follow torch's ``interpolate(..., mode="bilinear", align_corners=False)``.
+    time. On a 12 MP photo that is a few per cent of the pixels, several times faster than
+    upsampling everything. Sample positions and the order of the arithmetic follow torch's ``interpolate(..., mode="bilinear", align_corners=False)``.
     """
     channels, h, w = preview.shape
     height, width = original
