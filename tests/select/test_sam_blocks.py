@@ -65,6 +65,15 @@ def test_windowed_block_projects_only_real_tokens_as_the_reference_pads_zeros(wi
         torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_patch_embedding_hands_the_blocks_a_contiguous_token_grid() -> None:
+    """The residual stream keeps the layout it starts with; a channels-first view slows every norm."""
+    embed = vit.PatchEmbed(8).eval()
+    with torch.inference_mode():
+        tokens = embed(torch.randn(1, 3, 64, 48))
+    assert tokens.shape == (1, 4, 3, 8)
+    assert tokens.is_contiguous()
+
+
 def test_sam_windows_fold_the_term_and_the_global_grid_adds_it() -> None:
     assert vit.Block(768, 12, window=14).attn.fold_term
     assert not vit.Block(768, 12, window=0).attn.fold_term
