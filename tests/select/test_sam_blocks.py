@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 
-from lamapaint.select.sam import common, tiny_vit, vit
+from lamapaint.select.sam import common, tiny_vit, transformer, vit
 
 if TYPE_CHECKING:
     from lamapaint.select.sam.model import Sam
@@ -134,6 +134,27 @@ def test_image_side_made_once_gives_what_each_block_computes_itself() -> None:
             queries, keys = layer(queries, keys, tokens, key_pe)  # every block projecting for itself
         queries = transformer.norm_final_attn(queries + transformer.final_attn_token_to_image(queries + tokens, keys + key_pe, keys))
         torch.testing.assert_close(kept, (queries, keys), atol=1e-5, rtol=1e-5)
+
+
+def _reference_attention(attn: transformer.Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The official steps: project q, k, v, split heads, softmax(q k^T / sqrt(d)) v, join heads, project."""
+    q, k, v = (attn._split(proj(x)) for proj, x in ((attn.q_proj, q), (attn.k_proj, k), (attn.v_proj, v)))
+    scores = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+    out = scores.softmax(dim=-1) @ v
+    return attn.out_proj(out.transpose(1, 2).flatten(2))
+
+
+@pytest.mark.parametrize(("queries", "keys"), [(300, 7), (7, 300), (7, 7), (300, 300)])
+def test_attention_folding_the_prompt_side_into_the_weights_is_the_reference(queries: int, keys: int) -> None:
+    """Image -> tokens folds the few keys, tokens -> image the few queries; both give the official output."""
+    torch.manual_seed(4)
+    attn = transformer.Attention(64, heads=4, downsample=2).eval()
+    with torch.no_grad():
+        for parameter in attn.parameters():
+            parameter.normal_(std=0.3)
+    q, k, v = torch.randn(2, queries, 64), torch.randn(2, keys, 64), torch.randn(2, keys, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(attn(q, k, v), _reference_attention(attn, q, k, v), atol=1e-4, rtol=1e-5)  # outputs ~10
 
 
 def test_mask_tail_is_upscaling_then_hypernetwork_products() -> None:

@@ -11,7 +11,13 @@ from lamapaint.select.sam.vit import MLPBlock
 
 
 class Attention(nn.Module):
-    """Multi-head attention whose q, k, v are projected to ``dim / downsample`` before the heads split."""
+    """Multi-head attention whose q, k, v are projected to ``dim / downsample`` before the heads split.
+
+    Between a handful of prompt tokens and the 4096 image tokens, projecting the image side is most
+    of a click's work. Where the heads times the prompt tokens are fewer than the projection's width,
+    the prompt side is folded into the weights instead (the same sums, associated differently): the
+    image tokens then meet a (dim, heads * tokens) matrix, not the (dim, inner) projection.
+    """
 
     def __init__(self, dim: int, heads: int, downsample: int = 1) -> None:
         super().__init__()
@@ -31,6 +37,11 @@ class Attention(nn.Module):
         return self._split(self.k_proj(k)), self._split(self.v_proj(v))
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        inner = self.q_proj.out_features
+        if self.heads * k.shape[1] < inner < q.shape[1]:
+            return self._attend_few_keys(q, k, v)
+        if self.heads * q.shape[1] < inner < k.shape[1]:
+            return self._attend_few_queries(q, k, v)
         return self.attend(q, *self.project(k, v))
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -39,6 +50,39 @@ class Attention(nn.Module):
         out = nn.functional.scaled_dot_product_attention(q, k, v)
         b, h, n, d = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * d))
+
+    def _attend_few_keys(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Many queries over a few keys (image -> tokens): with K_h, V_h the projected keys and values
+        of head h, the scores are q (Wq_h^T K_h^T) + bq_h K_h^T and the output sums P_h (V_h Wo_h^T) over
+        the heads, so the queries are never projected, only multiplied by (dim, heads * keys) matrices."""
+        b, n, dim = q.shape
+        keys, values = self.project(k, v)  # (B, heads, T, d)
+        heads, tokens, d = keys.shape[1:]
+        scale = d**-0.5
+        wq = self.q_proj.weight.view(heads, d, dim)
+        to_scores = torch.einsum("hdc,bhtd->bcht", wq, keys).reshape(b, dim, heads * tokens) * scale
+        score_bias = torch.einsum("hd,bhtd->bht", self.q_proj.bias.view(heads, d), keys).reshape(b, 1, heads * tokens) * scale
+        probs = torch.baddbmm(score_bias, q, to_scores).view(b, n, heads, tokens).softmax(dim=-1)
+        wo = self.out_proj.weight.view(dim, heads, d)
+        from_probs = torch.einsum("bhtd,chd->bhtc", values, wo).reshape(b, heads * tokens, dim)
+        return torch.baddbmm(self.out_proj.bias.expand(b, 1, dim), probs.view(b, n, heads * tokens), from_probs)
+
+    def _attend_few_queries(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """A few queries over many keys (tokens -> image): the scores are (q_h Wk_h) k^T + q_h bk_h and,
+        as each row of P sums to 1, P_h (v Wv_h^T + bv_h) = (P_h v) Wv_h^T + bv_h, so the keys and values
+        are never projected: they meet (heads * queries, dim) matrices."""
+        b, tokens, dim = q.shape
+        queries = self._split(self.q_proj(q))  # (B, heads, T, d)
+        heads, d = queries.shape[1], queries.shape[3]
+        scale = d**-0.5
+        wk = self.k_proj.weight.view(heads, d, dim)
+        to_scores = torch.einsum("bhtd,hdc->bhtc", queries, wk).reshape(b, heads * tokens, dim) * scale
+        score_bias = torch.einsum("bhtd,hd->bht", queries, self.k_proj.bias.view(heads, d)).reshape(b, heads * tokens, 1) * scale
+        probs = torch.baddbmm(score_bias, to_scores, k.transpose(1, 2)).softmax(dim=-1)  # (B, heads * T, N)
+        pooled = torch.bmm(probs, v).view(b, heads, tokens, dim)
+        wv = self.v_proj.weight.view(heads, d, dim)
+        out = torch.einsum("bhtc,hdc->bthd", pooled, wv) + self.v_proj.bias.view(heads, d)
+        return self.out_proj(out.reshape(b, tokens, heads * d))
 
 
 class TwoWayAttentionBlock(nn.Module):
