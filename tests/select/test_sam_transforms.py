@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from lamapaint.select.sam import transforms
 from lamapaint.select.sam.transforms import full_size_masks, preview_logits, resized_shape, upscale_logits
@@ -40,6 +43,35 @@ def test_smooth_masks_take_the_sparse_path(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(torch.nn.functional, "interpolate", refuse)
     np.testing.assert_array_equal(full_size_masks(preview, (1500, 2000)), expected)
+
+
+def _pillow_resize(rgb: np.ndarray) -> np.ndarray:
+    h, w = resized_shape(*rgb.shape[:2])
+    return np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
+
+
+# Both pass orders of Pillow 13: the columns' pass first where the height shrinks by more than twice the width.
+@pytest.mark.parametrize(("height", "width"), [(2988, 5312), (3001, 2000), (480, 640), (17, 16), (700, 1024), (1024, 576), (37, 2000), (2000, 37), (2600, 900)])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_photo_resized_in_bands_is_one_pillow_resize(height: int, width: int, threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb = np.random.default_rng(height * width).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    resized = transforms.resize_photo(rgb)
+    np.testing.assert_array_equal(resized, _pillow_resize(rgb))
+    assert resized.flags.writeable
+
+
+def test_the_installed_pillows_pass_order_is_known() -> None:
+    """Else every photo is resized in one piece: correct, but the speed-up is lost unnoticed."""
+    assert transforms._pillow_pass_order() is not None
+
+
+def test_a_pillow_in_an_unknown_order_gets_one_plain_resize(monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb = np.random.default_rng(7).integers(0, 256, (2000, 37, 3), dtype=np.uint8)
+    monkeypatch.setattr(transforms, "_PASS_ORDERS", (lambda *size: True,))  # columns first, always: wrong for some probe
+    monkeypatch.setattr(transforms, "_pillow_pass_order", functools.cache(transforms._pillow_pass_order.__wrapped__))
+    assert transforms._pillow_pass_order() is None
+    np.testing.assert_array_equal(transforms.resize_photo(rgb), _pillow_resize(rgb))
 
 
 @pytest.mark.parametrize(("size", "expected"), [((480, 640), (768, 1024)), ((600, 400), (1024, 683)), ((512, 768), (683, 1024)), ((3000, 4000), (768, 1024))])
