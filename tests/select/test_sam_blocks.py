@@ -74,6 +74,20 @@ def test_patch_embedding_hands_the_blocks_a_contiguous_token_grid() -> None:
     assert tokens.is_contiguous()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize(("pairs", "rows", "h", "w"), [(1, 512, 64, 64), (3, 7, 5, 9)])
+def test_position_term_is_rows_plus_columns_to_the_bit(dtype: torch.dtype, pairs: int, rows: int, h: int, w: int) -> None:
+    """In reduced precision the sums are made as a rank-1 product (faster there); each must be the
+    one rounding of row + column that a broadcast add gives."""
+    torch.manual_seed(5)
+    rel_h = (torch.randn(pairs, rows, h) * 8).to(dtype)
+    rel_w = (torch.randn(pairs, rows, w) * 8).to(dtype)
+    with torch.inference_mode():
+        term = vit._position_term(rel_h, rel_w)
+    assert term.shape == (pairs, rows, h, w) and term.dtype == dtype and term.is_contiguous()
+    assert torch.equal(term, rel_h[..., :, None] + rel_w[..., None, :])
+
+
 def test_sam_windows_fold_the_term_and_the_global_grid_adds_it() -> None:
     assert vit.Block(768, 12, window=14).attn.fold_term
     assert not vit.Block(768, 12, window=0).attn.fold_term

@@ -90,10 +90,27 @@ class RelPosAttention(nn.Module):
                 if self.fold_term:
                     scores = torch.matmul(queries[pairs, part], keys[pairs])  # (pairs, rows, N)
                 else:  # the term first, the product accumulated onto it: one pass over the scores fewer
-                    term = torch.add(rel_h[pairs, part, :, None], rel_w[pairs, part, None, :])  # (pairs, rows, h, w)
+                    term = _position_term(rel_h[pairs, part], rel_w[pairs, part])
                     scores = term.view(term.shape[0], -1, n).baddbmm_(queries[pairs, part], keys[pairs])
                 out[pairs, part] = torch.matmul(torch.softmax(scores, dim=-1), values[pairs])
         return out.reshape(b, self.heads, h, w, d).permute(0, 2, 3, 1, 4).reshape(b, h, w, c)
+
+
+def _position_term(rel_h: torch.Tensor, rel_w: torch.Tensor) -> torch.Tensor:
+    """(pairs, rows, h) row terms and (pairs, rows, w) column terms -> (pairs, rows, h, w) their sums.
+
+    In bf16 and fp16 torch's CPU broadcast add is slow (3x the time of fp32 for half the bytes),
+    so there the columns are copied out and the rows added as a rank-1 product: the same sums, one
+    rounding each, in half the time (vit_b embeds ~2 % faster).
+    """
+    if rel_h.dtype == torch.float32:
+        return torch.add(rel_h[..., :, None], rel_w[..., None, :])
+    pairs, rows, h = rel_h.shape
+    w = rel_w.shape[-1]
+    term = rel_w[:, :, None, :].expand(pairs, rows, h, w).clone()
+    ones = rel_w.new_ones(1, 1, w).expand(pairs * rows, 1, w)
+    term.view(-1, h, w).baddbmm_(rel_h.reshape(-1, h, 1), ones)
+    return term
 
 
 def _key_positions(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
